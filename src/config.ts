@@ -1,0 +1,66 @@
+import { LtstError } from './errors';
+
+/** TLS settings handed to node-postgres as they are. */
+export type SslConfig = boolean | { rejectUnauthorized?: boolean; ca?: string; cert?: string; key?: string };
+
+/** A PostgreSQL server. Unset fields fall back to the PG* environment variables, as libpq does. */
+export interface ServerConnectionConfig {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  ssl?: SslConfig;
+  /** Upper bound of this process's pool for this server (default 10). */
+  maxConnections?: number;
+}
+
+export interface EmbeddedConfig {
+  /** A folder for the database files; omitted or `memory://<name>` keeps it in memory. */
+  dataDir?: string;
+  /** Load pgvector into the embedded database (default true). */
+  vector?: boolean;
+}
+
+export interface MemoryConfig extends ServerConnectionConfig {
+  /** Use the embedded PGlite database instead of a server. */
+  embedded?: EmbeddedConfig;
+  /** The PostgreSQL schema holding every LTST object (default `public`). */
+  schema?: string;
+  /** Embedding dimension; fixed at install and checked afterwards (default 384). */
+  dimensions?: number;
+  /** Close the shared connection after this long unused, in ms (default 60 000). */
+  idleTimeoutMs?: number;
+}
+
+export const DEFAULT_SCHEMA = 'public';
+export const DEFAULT_DIMENSIONS = 384;
+/** HNSW indexes in pgvector accept at most 2000 dimensions for the `vector` type. */
+export const MAX_DIMENSIONS = 2000;
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Validates a schema name and returns it quoted, ready to place in SQL. The one place identifiers are escaped. */
+export function quoteSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_') || schema === 'information_schema') {
+    throw new LtstError('INVALID_CONFIG', `Invalid schema name "${schema}"`, {
+      hint: 'Use 1-63 lowercase letters, digits or underscores, starting with a letter or underscore, not beginning with pg_.',
+    });
+  }
+  return quoteIdentifier(schema);
+}
+
+/** Double-quotes an identifier, doubling embedded quotes (for names read from the catalog). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function validateDimensions(dimensions: number): number {
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
+    throw new LtstError('INVALID_CONFIG', `Invalid embedding dimension ${dimensions}`, {
+      hint: `Use a whole number from 1 to ${MAX_DIMENSIONS} that matches your embedding model (384 for MiniLM, 1536 for text-embedding-3-small).`,
+    });
+  }
+  return dimensions;
+}

@@ -1,0 +1,32 @@
+import { LtstError, errorCode } from '../errors';
+
+/** Where a connection was going, for error messages; never includes the password. */
+export interface ConnectionTarget {
+  description: string;
+}
+
+/** Why a connection failed, by Node system error code or SQLSTATE, with what to do about it. */
+const REASONS: Record<string, { reason: string; hint: string; code?: 'PERMISSION_DENIED' }> = {
+  ECONNREFUSED: { reason: 'nothing is listening there', hint: 'Check the host and port, and that PostgreSQL is running and accepts TCP connections.' },
+  ENOTFOUND: { reason: 'the host name does not resolve', hint: 'Check the host name.' },
+  EAI_AGAIN: { reason: 'the host name could not be resolved', hint: 'Check the host name and DNS.' },
+  ETIMEDOUT: { reason: 'the connection timed out', hint: 'Check the host, port and any firewall between n8n and PostgreSQL.' },
+  ECONNRESET: { reason: 'the server closed the connection', hint: 'Check the SSL mode: the server may require or refuse SSL.' },
+  '28P01': { reason: 'the password was rejected', hint: 'Check the user and password.' },
+  '28000': { reason: 'the server refused this user (pg_hba.conf or unknown role)', hint: 'Check the user name and the server pg_hba.conf rules for this client.' },
+  '3D000': { reason: 'the database does not exist', hint: 'Check the database name, or create it first (CREATE DATABASE).' },
+  '42501': { reason: 'permission denied', hint: 'Grant this user CONNECT on the database and CREATE on the schema.', code: 'PERMISSION_DENIED' },
+  '53300': { reason: 'the server has too many connections', hint: 'Lower the maximum connections of the credential or raise max_connections on the server.' },
+  '57P03': { reason: 'the server is starting up or shutting down', hint: 'Try again in a moment.' },
+};
+
+export function connectionError(target: ConnectionTarget, error: unknown): LtstError {
+  const code = errorCode(error);
+  const known = code ? REASONS[code] : undefined;
+  const reason = known?.reason ?? (error instanceof Error ? error.message : String(error));
+  return new LtstError(known?.code ?? 'CONNECTION_FAILED', `Cannot connect to ${target.description}: ${reason}`, {
+    hint: known?.hint ?? 'Check the connection settings of the credential.',
+    sqlState: code,
+    cause: error,
+  });
+}

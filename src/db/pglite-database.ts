@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PGlite, type PGliteOptions, type Transaction, type Extension } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { EmbeddedConfig } from '../config';
+import { connectionError } from './connection-errors';
+import type { Database, Queryable, QueryResult } from './database';
+import { packageRoot, runningFromDist } from './package-root';
+
+type PGliteLike = PGlite | Transaction;
+
+function toQueryable(db: PGliteLike): Queryable {
+  return {
+    async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+      const result = await db.query<Row>(text, values);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+  };
+}
+
+/**
+ * In the bundle there is no node_modules: PGlite's wasm, its file-system image and the pgvector
+ * archive are copied to dist/assets/pglite by the build and handed to PGlite explicitly.
+ */
+async function bundledAssets(withVector: boolean): Promise<Partial<PGliteOptions>> {
+  if (!runningFromDist()) return { extensions: withVector ? { vector } : {} };
+  const dir = path.join(packageRoot(), 'dist', 'assets', 'pglite');
+  const read = (name: string) => fs.readFileSync(path.join(dir, name));
+  const bundledVector: Extension = {
+    name: 'vector',
+    setup: async (_pg, emscriptenOpts) => ({ emscriptenOpts, bundlePath: pathToFileURL(path.join(dir, 'vector.tar.gz')) }),
+  };
+  return {
+    pgliteWasmModule: await WebAssembly.compile(read('pglite.wasm')),
+    initdbWasmModule: await WebAssembly.compile(read('initdb.wasm')),
+    fsBundle: new Blob([read('pglite.data')]),
+    extensions: withVector ? { vector: bundledVector } : {},
+  };
+}
+
+/** True for an in-memory embedded database (no folder on disk). */
+export function isInMemory(config: EmbeddedConfig): boolean {
+  return !config.dataDir || config.dataDir.startsWith('memory://');
+}
+
+/** The embedded PostgreSQL (PGlite, with pgvector unless disabled) behind the driver seam. */
+export async function openPglite(config: EmbeddedConfig): Promise<Database> {
+  const where = isInMemory(config) ? 'memory' : path.resolve(config.dataDir as string);
+  let db: PGlite;
+  try {
+    if (where !== 'memory') fs.mkdirSync(where, { recursive: true });
+    const options = await bundledAssets(config.vector !== false);
+    db = await PGlite.create({ ...options, dataDir: where === 'memory' ? undefined : where });
+  } catch (error) {
+    throw connectionError({ description: `the embedded database (${where})` }, error);
+  }
+  const self = toQueryable(db);
+  return {
+    kind: 'pglite',
+    query: self.query,
+    exec: self.exec,
+    transaction: (work) => db.transaction((tx) => work(toQueryable(tx))),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { MemoryConfig } from '../../src/config';
+import type { Queryable } from '../../src/db/database';
+import { withDatabase } from '../../src/db/registry';
+
+export interface TestTarget {
+  name: 'pglite' | 'postgres';
+  config: MemoryConfig;
+}
+
+/** The real PostgreSQL with pgvector, when CI (or you) set LTST_TEST_DATABASE_URL. */
+export const serverUrl = process.env.LTST_TEST_DATABASE_URL;
+/** A real PostgreSQL database without pgvector, for the no-extension path on a server. */
+export const noVectorServerUrl = process.env.LTST_TEST_NOVECTOR_DATABASE_URL;
+
+/**
+ * Each test file gets its own schema (a non-default name, so the whole suite runs outside
+ * `public`) on every database under test: the embedded PGlite always, a server when configured.
+ */
+export function testTargets(testFile: string): TestTarget[] {
+  const base = path.basename(testFile).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+  const schema = `ltst_t_${base}`.slice(0, 50);
+  const targets: TestTarget[] = [{ name: 'pglite', config: { embedded: { dataDir: `memory://${base}` }, schema } }];
+  if (serverUrl) targets.push({ name: 'postgres', config: { connectionString: serverUrl, schema } });
+  return targets;
+}
+
+/** Runs `work` on the shared database of `config`, for assertions in SQL. */
+export function onDatabase<T>(config: MemoryConfig, work: (db: Queryable) => Promise<T>): Promise<T> {
+  return withDatabase(config, work);
+}
+
+export async function dropSchema(config: MemoryConfig): Promise<void> {
+  await onDatabase(config, (db) => db.exec(`DROP SCHEMA IF EXISTS "${config.schema}" CASCADE`));
+}
+
+/** The SQLSTATE a statement fails with (fails the test when it succeeds). */
+export async function sqlStateOf(statement: Promise<unknown>): Promise<string> {
+  try {
+    await statement;
+  } catch (error) {
+    return (error as { code?: string }).code ?? `no SQLSTATE: ${(error as Error).message}`;
+  }
+  throw new Error('expected the statement to fail, but it succeeded');
+}
