@@ -1,4 +1,4 @@
-import { DEFAULT_SCHEMA, quoteSchema, type MemoryConfig } from './config';
+import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import type { Database } from './db/database';
 import { closeDatabase, withDatabase } from './db/registry';
 import { health, type HealthReport } from './schema/health';
@@ -22,6 +22,7 @@ export interface MemoryStore {
 export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore {
   const schemaName = config.schema ?? DEFAULT_SCHEMA;
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
+  if (config.dimensions !== undefined) validateDimensions(config.dimensions);
   const run = <T>(work: (db: Database) => Promise<T>) => withDatabase(config, work);
   return {
     schema: schemaName,

@@ -75,7 +75,10 @@ export async function health(db: Database, target: SchemaTarget): Promise<Health
   ]);
   const appliedVersions = new Set(applied.map((row) => row.version));
   report.version = Math.max(0, ...appliedVersions);
-  report.pendingMigrations = loadMigrations().filter((m) => !appliedVersions.has(m.version)).map(migrationLabel);
+  const pending = loadMigrations().filter((m) => !appliedVersions.has(m.version));
+  report.pendingMigrations = pending.map(migrationLabel);
+  // Without pgvector the vector migration cannot run: that is a disabled feature, not a broken schema.
+  const blocking = pending.filter((m) => !m.requiresVector || vector.installedVersion !== undefined);
   report.dimensions = meta[0] ? Number(meta[0].value) : undefined;
 
   const expected = [
@@ -90,12 +93,15 @@ export async function health(db: Database, target: SchemaTarget): Promise<Health
   const embeddingType = column[0]?.type;
   report.semanticSearch = embeddingType !== undefined && present.has(`index ${VECTOR_INDEX}`);
   if (!report.semanticSearch) report.warnings.push(SEMANTIC_SEARCH_DISABLED);
+  if (!vector.installedVersion && vector.availableVersion) {
+    report.warnings.push(`pgvector ${vector.availableVersion} is available on this server: a superuser can run CREATE EXTENSION vector in this database, then run migrate.`);
+  }
   if (embeddingType && embeddingType !== `vector(${report.dimensions})`) {
     report.warnings.push(`The embedding column is ${embeddingType} but the schema records ${report.dimensions} dimensions.`);
   }
   if (report.version > report.latestVersion) report.warnings.push(`Schema version ${report.version} is newer than this package (${report.latestVersion}): upgrade the package.`);
-  else if (report.pendingMigrations.length > 0) report.warnings.push(`Pending migrations: ${report.pendingMigrations.join(', ')}. Run migrate.`);
+  else if (blocking.length > 0) report.warnings.push(`Pending migrations: ${blocking.map(migrationLabel).join(', ')}. Run migrate.`);
 
-  report.ok = report.missingObjects.length === 0 && report.pendingMigrations.length === 0 && report.version <= report.latestVersion;
+  report.ok = report.missingObjects.length === 0 && blocking.length === 0 && report.version <= report.latestVersion;
   return report;
 }

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/database';
 import { LtstError } from '../errors';
-import { DEFAULT_DIMENSIONS, quoteIdentifier, validateDimensions } from '../config';
+import { DEFAULT_DIMENSIONS, quoteIdentifier } from '../config';
 import { bookkeepingSql, DIMENSIONS_KEY, MIGRATION_LOCK_KEY } from './bookkeeping';
 import { latestVersion, loadMigrations, renderMigration, type Migration } from './migrations';
 import { ensureVectorExtension, type VectorStatus } from './vector-extension';
@@ -75,7 +75,6 @@ async function readApplied(tx: Queryable, target: SchemaTarget): Promise<Set<num
 
 /** The dimension fixed at install; a different requested dimension is an error, never a silent change. */
 async function settleDimensions(tx: Queryable, target: SchemaTarget, requested: number | undefined): Promise<number> {
-  if (requested !== undefined) validateDimensions(requested);
   await tx.query(
     `INSERT INTO ${target.quoted}.ltst_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
     [DIMENSIONS_KEY, String(requested ?? DEFAULT_DIMENSIONS)],

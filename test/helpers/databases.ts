@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { MemoryConfig } from '../../src/config';
-import type { Queryable } from '../../src/db/database';
+import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
 
 export interface TestTarget {
@@ -26,7 +26,7 @@ export function testTargets(testFile: string): TestTarget[] {
 }
 
 /** Runs `work` on the shared database of `config`, for assertions in SQL. */
-export function onDatabase<T>(config: MemoryConfig, work: (db: Queryable) => Promise<T>): Promise<T> {
+export function onDatabase<T>(config: MemoryConfig, work: (db: Database) => Promise<T>): Promise<T> {
   return withDatabase(config, work);
 }
 

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { closeAllMemory, openMemory, type MemoryConfig } from '../../src';
+import { dropSchema, onDatabase, serverUrl } from '../helpers/databases';
+
+// The built CLI, run as a user runs it: `npm test` builds first.
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'ltst-memory.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+beforeAll(() => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
+});
+afterAll(() => closeAllMemory());
+
+describe('ltst-memory CLI on the embedded database', () => {
+  it('migrates the default schema (public), then reports it healthy; a second migrate does nothing', async () => {
+    const dir = tmp('ltst-cli-');
+    const first = await cli(['migrate', '--embedded', dir]);
+    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 2: applied 0001_core, 0002_vector; semantic search enabled\n' });
+    expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
+    const health = await cli(['health', '--embedded', dir]);
+    expect(health.code).toBe(0);
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 2, semanticSearch: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('health exits 1 and says "not installed yet" on an empty database', async () => {
+    const dir = tmp('ltst-cli-');
+    const health = await cli(['health', '--embedded', dir, '--schema', 'nothing_here']);
+    expect(health.code).toBe(1);
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: false, installed: false });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints SQL that, applied by hand, leaves the migrator nothing to do', async () => {
+    const sql = await cli(['sql', '--schema', 'by_hand', '--dimensions', '16']);
+    expect(sql.code).toBe(0);
+    expect(sql.stdout).not.toContain('{{');
+    const dir = tmp('ltst-cli-');
+    const config: MemoryConfig = { embedded: { dataDir: dir }, schema: 'by_hand' };
+    await onDatabase(config, (db) => db.exec(sql.stdout));
+    await onDatabase(config, (db) => db.exec(sql.stdout)); // twice: every statement is idempotent
+    await openMemory(config).close();
+    const migrate = await cli(['migrate', '--embedded', dir, '--schema', 'by_hand', '--dimensions', '16']);
+    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 2: already up to date; semantic search enabled') });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses bad input with a hint, exit code 1 (2 for usage)', async () => {
+    expect(await cli(['migrate', '--embedded', tmp('ltst-cli-'), '--schema', 'Bad-Name'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/error: Invalid schema name "Bad-Name"\nhint: /) });
+    expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "frobnicate"') });
+    expect(await cli(['migrate', '--url', 'postgres://u:pw@127.0.0.1:1/db'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('error: Cannot connect to PostgreSQL at 127.0.0.1:1 (database "db", user "u"): nothing is listening there\nhint:'),
+    });
+  });
+});
+
+(serverUrl ? describe : describe.skip)('ltst-memory CLI on a PostgreSQL server', () => {
+  const config: MemoryConfig = { connectionString: serverUrl, schema: 'ltst_t_cli' };
+  beforeEach(() => dropSchema(config));
+  afterAll(() => dropSchema(config));
+
+  it('two processes migrating at once end with one schema and no error', async () => {
+    const runs = await Promise.all([0, 1].map(() => cli(['migrate', '--url', serverUrl as string, '--schema', 'ltst_t_cli'])));
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(runs.map((r) => r.stdout).filter((out) => out.includes('applied 0001_core, 0002_vector'))).toHaveLength(1);
+    expect(runs.map((r) => r.stdout).filter((out) => out.includes('already up to date'))).toHaveLength(1);
+    expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
+  });
+
+  it('takes the connection from the PG* environment variables when --url is absent', async () => {
+    const url = new URL(serverUrl as string);
+    const env = { PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGPASSWORD: decodeURIComponent(url.password), PGDATABASE: url.pathname.slice(1) };
+    const run = await cli(['migrate', '--schema', 'ltst_t_cli'], env);
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining('applied 0001_core, 0002_vector') });
+  });
+});
