@@ -45,33 +45,31 @@ describe.each(testTargets(__filename))('constraints on $name', ({ config }) => {
 
   // Every bad row has its own keys (message_index, preference_key...), so one wrongly accepted
   // row cannot turn the next case into a unique violation.
-  it.each([
-    ['a role outside (human, ai, system, tool)', () => [MESSAGE, ['s-a', A, 'robot', 'x', HASH, 10, 0]]],
-    ['a session status outside (active, paused, archived)', () => [SESSION, ['s-bad', A, 'deleted']]],
-    ['a relationship_type outside the four', () => [RELATIONSHIP, [A, 's-a', 's-a2', 'sibling', 0]]],
-    ['messages.relevance_score 1.5', () => [MESSAGE, ['s-a', A, 'ai', 'x', HASH, 11, 1.5]]],
-    ['user_preferences.confidence_score -0.1', () => [PREFERENCE, [A, 'tone', 'dry', -0.1, 'learned']]],
-    ['session_relationships.similarity_score 2', () => [RELATIONSHIP, [A, 's-a', 's-a2', 'fork', 2]]],
-    ['a relationship from a session to itself', () => [RELATIONSHIP, [A, 's-a', 's-a', 'reference', 0]]],
-    ['a preference source outside (learned, explicit, inferred)', () => [PREFERENCE, [A, 'style', 'dry', 0.5, 'guessed']]],
-    ["event_ledger status 'bogus'", () => [EVENT, ['memory.saved', 'bogus']]],
-    ['a content_hash that is not hex', () => [MESSAGE, ['s-a', A, 'ai', 'x', 'not-a-hash', 12, 0]]],
-    ['a content_hash of 63 hex chars', () => [MESSAGE, ['s-a', A, 'ai', 'x', 'a'.repeat(63), 13, 0]]],
-    ['a content_hash in upper case', () => [MESSAGE, ['s-a', A, 'ai', 'x', 'A'.repeat(64), 14, 0]]],
-  ] as const)('rejects %s with 23514 (check_violation)', async (_label, statement) => {
-    const [text, values] = statement();
-    expect(await sqlStateOf(q(text, [...values]))).toBe('23514');
+  it.each<[string, string, unknown[]]>([
+    ['a role outside (human, ai, system, tool)', MESSAGE, ['s-a', A, 'robot', 'x', HASH, 10, 0]],
+    ['a session status outside (active, paused, archived)', SESSION, ['s-bad', A, 'deleted']],
+    ['a relationship_type outside the four', RELATIONSHIP, [A, 's-a', 's-a2', 'sibling', 0]],
+    ['messages.relevance_score 1.5', MESSAGE, ['s-a', A, 'ai', 'x', HASH, 11, 1.5]],
+    ['user_preferences.confidence_score -0.1', PREFERENCE, [A, 'tone', 'dry', -0.1, 'learned']],
+    ['session_relationships.similarity_score 2', RELATIONSHIP, [A, 's-a', 's-a2', 'fork', 2]],
+    ['a relationship from a session to itself', RELATIONSHIP, [A, 's-a', 's-a', 'reference', 0]],
+    ['a preference source outside (learned, explicit, inferred)', PREFERENCE, [A, 'style', 'dry', 0.5, 'guessed']],
+    ["event_ledger status 'bogus'", EVENT, ['memory.saved', 'bogus']],
+    ['a content_hash that is not hex', MESSAGE, ['s-a', A, 'ai', 'x', 'not-a-hash', 12, 0]],
+    ['a content_hash of 63 hex chars', MESSAGE, ['s-a', A, 'ai', 'x', 'a'.repeat(63), 13, 0]],
+    ['a content_hash in upper case', MESSAGE, ['s-a', A, 'ai', 'x', 'A'.repeat(64), 14, 0]],
+  ])('rejects %s with 23514 (check_violation)', async (_label, text, values) => {
+    expect(await sqlStateOf(q(text, values))).toBe('23514');
   });
 
-  it.each([
-    ['(session_id, message_index)', () => [MESSAGE, ['s-a', A, 'ai', 'again', HASH, 0, 0]]],
-    ['(session_id, context_type, context_key)', () => [CONTEXT, ['s-a', A, 'topic', 'subject', 'dogs', HASH, null]]],
-    ['(user_id, preference_key)', () => [PREFERENCE, [A, 'language', 'fr', 0.1, 'learned']]],
-    ['cache_key', () => [CACHE, ['key-1', B, 's-b', HASH, '{}']]],
-    ['(source, target, relationship_type)', () => [RELATIONSHIP, [A, 's-a', 's-a2', 'related', 0.9]]],
-  ] as const)('rejects a duplicate %s with 23505 (unique_violation)', async (_label, statement) => {
-    const [text, values] = statement();
-    expect(await sqlStateOf(q(text, [...values]))).toBe('23505');
+  it.each<[string, string, unknown[]]>([
+    ['(session_id, message_index)', MESSAGE, ['s-a', A, 'ai', 'again', HASH, 0, 0]],
+    ['(session_id, context_type, context_key)', CONTEXT, ['s-a', A, 'topic', 'subject', 'dogs', HASH, null]],
+    ['(user_id, preference_key)', PREFERENCE, [A, 'language', 'fr', 0.1, 'learned']],
+    ['cache_key', CACHE, ['key-1', B, 's-b', HASH, '{}']],
+    ['(source, target, relationship_type)', RELATIONSHIP, [A, 's-a', 's-a2', 'related', 0.9]],
+  ])('rejects a duplicate %s with 23505 (unique_violation)', async (_label, text, values) => {
+    expect(await sqlStateOf(q(text, values))).toBe('23505');
   });
 
   it('leaves nothing behind when a duplicate message is rejected', async () => {
@@ -83,16 +81,15 @@ describe.each(testTargets(__filename))('constraints on $name', ({ config }) => {
     expect(session.session_length).toBe(before);
   });
 
-  it.each([
-    ['a message for a missing session', () => [MESSAGE, ['s-missing', A, 'human', 'x', HASH, 0, 0]]],
-    ["a message whose user_id is not its session's owner", () => [MESSAGE, ['s-a', B, 'human', 'x', HASH, 15, 0]]],
-    ["a relationship to another user's session", () => [RELATIONSHIP, [A, 's-a', 's-b', 'related', 0]]],
-    ["a relationship from another user's session", () => [RELATIONSHIP, [B, 's-a', 's-b', 'related', 0]]],
-    ["a cache entry for another user's session", () => [CACHE, ['k-cross-user', B, 's-a', 'h', '{}']]],
-    ["context for another user's session", () => [CONTEXT, ['s-a', B, 'project', 'k-cross-user', 'v', HASH, null]]],
-  ] as const)('rejects %s with 23503 (foreign_key_violation)', async (_label, statement) => {
-    const [text, values] = statement();
-    expect(await sqlStateOf(q(text, [...values]))).toBe('23503');
+  it.each<[string, string, unknown[]]>([
+    ['a message for a missing session', MESSAGE, ['s-missing', A, 'human', 'x', HASH, 0, 0]],
+    ["a message whose user_id is not its session's owner", MESSAGE, ['s-a', B, 'human', 'x', HASH, 15, 0]],
+    ["a relationship to another user's session", RELATIONSHIP, [A, 's-a', 's-b', 'related', 0]],
+    ["a relationship from another user's session", RELATIONSHIP, [B, 's-a', 's-b', 'related', 0]],
+    ["a cache entry for another user's session", CACHE, ['k-cross-user', B, 's-a', 'h', '{}']],
+    ["context for another user's session", CONTEXT, ['s-a', B, 'project', 'k-cross-user', 'v', HASH, null]],
+  ])('rejects %s with 23503 (foreign_key_violation)', async (_label, text, values) => {
+    expect(await sqlStateOf(q(text, values))).toBe('23503');
   });
 
   it.each([
