@@ -23,7 +23,8 @@ export function describeServer(config: ServerConnectionConfig): ConnectionTarget
   return { description: `PostgreSQL at ${resolved.host}:${resolved.port} (database "${resolved.database}", user "${resolved.user}")` };
 }
 
-function poolConfig(config: ServerConnectionConfig): pg.PoolConfig {
+/** The pool settings for a server; also the registry's identity of that server. */
+export function poolConfig(config: ServerConnectionConfig): pg.PoolConfig {
   return {
     connectionString: config.connectionString,
     host: config.host,
@@ -68,18 +69,22 @@ export function openPostgres(config: ServerConnectionConfig): Database {
     kind: 'postgres',
     query: (text, values) => withClient((client) => toQueryable(client).query(text, values)),
     exec: (script) => withClient((client) => toQueryable(client).exec(script)),
-    transaction: (work) =>
-      withClient(async (client) => {
+    async transaction(work) {
+      const client = await checkout();
+      let broken: Error | undefined;
+      try {
         await client.query('BEGIN');
-        try {
-          const result = await work(toQueryable(client));
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      }),
+        const result = await work(toQueryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that cannot even roll back is destroyed, not returned to the pool.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MemoryConfig } from '../config';
 import type { Database } from './database';
-import { openPostgres } from './pg-database';
+import { openPostgres, poolConfig } from './pg-database';
 import { isInMemory, openPglite } from './pglite-database';
 
 /**
@@ -25,16 +25,7 @@ let sweeper: NodeJS.Timeout | undefined;
 export function connectionKey(config: MemoryConfig): string {
   const settings = config.embedded
     ? { embedded: config.embedded.dataDir ?? 'memory://', vector: config.embedded.vector !== false }
-    : {
-        connectionString: config.connectionString,
-        host: config.host,
-        port: config.port,
-        database: config.database,
-        user: config.user,
-        password: config.password,
-        ssl: config.ssl,
-        max: config.maxConnections,
-      };
+    : poolConfig(config);
   return createHash('sha256').update(JSON.stringify(settings)).digest('hex');
 }
 

@@ -73,6 +73,19 @@ describe('ltst-memory CLI on the embedded database', () => {
   });
 });
 
+describe('the n8n-nodes-ltst-memory/core export', () => {
+  it('resolves to the built bundle and opens the embedded database', async () => {
+    const script = `const core = require('n8n-nodes-ltst-memory/core');
+      core.openMemory({ embedded: {} }).migrate()
+        .then((r) => console.log(r.version, r.semanticSearch, require.resolve('n8n-nodes-ltst-memory/core')))
+        .finally(() => core.closeAllMemory())`;
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..') }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    expect(output.trim()).toBe(`2 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
+  });
+});
+
 (serverUrl ? describe : describe.skip)('ltst-memory CLI on a PostgreSQL server', () => {
   const config: MemoryConfig = { connectionString: serverUrl, schema: 'ltst_t_cli' };
   beforeEach(() => dropSchema(config));

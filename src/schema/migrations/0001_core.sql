@@ -211,18 +211,14 @@ CREATE INDEX IF NOT EXISTS idx_event_ledger_status ON {{schema}}.event_ledger (s
 -- session: the change is counted from the transition table, never by COUNT(*) over the session.
 CREATE OR REPLACE FUNCTION {{schema}}.update_session_length()
 RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  -- Both triggers name their transition table changed_rows: inserted rows count up, deleted down.
+  direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    UPDATE {{schema}}.conversation_sessions s
-       SET session_length = s.session_length + d.n, last_activity = now()
-      FROM (SELECT session_id, count(*) AS n FROM changed_rows GROUP BY session_id) d
-     WHERE s.session_id = d.session_id;
-  ELSE
-    UPDATE {{schema}}.conversation_sessions s
-       SET session_length = greatest(s.session_length - d.n, 0), last_activity = now()
-      FROM (SELECT session_id, count(*) AS n FROM changed_rows GROUP BY session_id) d
-     WHERE s.session_id = d.session_id;
-  END IF;
+  UPDATE {{schema}}.conversation_sessions s
+     SET session_length = greatest(s.session_length + direction * d.n, 0), last_activity = now()
+    FROM (SELECT session_id, count(*) AS n FROM changed_rows GROUP BY session_id) d
+   WHERE s.session_id = d.session_id;
   RETURN NULL;
 END;
 $$;
