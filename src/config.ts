@@ -1,4 +1,5 @@
 import { LtstError } from './errors';
+import type { MemoryOptions } from './memory/context';
 
 /** TLS settings handed to node-postgres as they are. */
 export type SslConfig = boolean | { rejectUnauthorized?: boolean; ca?: string; cert?: string; key?: string };
@@ -32,6 +33,8 @@ export interface MemoryConfig extends ServerConnectionConfig {
   dimensions?: number;
   /** Close the shared connection after this long unused, in ms (default 60 000). */
   idleTimeoutMs?: number;
+  /** Limits and knobs of the memory operations (see MemoryOptions). */
+  memory?: Partial<MemoryOptions>;
 }
 
 export const DEFAULT_SCHEMA = 'public';

@@ -7,7 +7,12 @@ export type LtstErrorCode =
   | 'SCHEMA_TOO_NEW'
   | 'MIGRATION_CHECKSUM_MISMATCH'
   | 'DIMENSION_MISMATCH'
-  | 'QUERY_FAILED';
+  | 'QUERY_FAILED'
+  /** Bad input: `field` names the parameter, `hint` the fix. Nothing was written. */
+  | 'INVALID_INPUT'
+  /** The row belongs to another user (isolation). */
+  | 'FORBIDDEN'
+  | 'NOT_FOUND';
 
 export class LtstError extends Error {
   readonly code: LtstErrorCode;
@@ -15,13 +20,16 @@ export class LtstError extends Error {
   readonly hint?: string;
   /** The PostgreSQL SQLSTATE or Node system error code behind this error, when there is one. */
   readonly sqlState?: string;
+  /** The input field at fault, for INVALID_INPUT. */
+  readonly field?: string;
 
-  constructor(code: LtstErrorCode, message: string, options: { hint?: string; sqlState?: string; cause?: unknown } = {}) {
+  constructor(code: LtstErrorCode, message: string, options: { hint?: string; sqlState?: string; field?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'LtstError';
     this.code = code;
     this.hint = options.hint;
     this.sqlState = options.sqlState;
+    this.field = options.field;
   }
 }
 
@@ -29,4 +37,9 @@ export class LtstError extends Error {
 export function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** A bad input value: names the field and says how to fix it. */
+export function invalidInput(field: string, problem: string, hint: string): LtstError {
+  return new LtstError('INVALID_INPUT', `${field} ${problem}`, { field, hint });
 }

@@ -1,17 +1,52 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import type { Database } from './db/database';
 import { closeDatabase, withDatabase } from './db/registry';
+import type { MemoryContext, MemoryOptions } from './memory/context';
+import { contextOperations } from './memory/context-entries';
+import { eventOperations } from './memory/events';
+import { maintenanceOperations } from './memory/maintenance';
+import { messageOperations } from './memory/messages';
+import { MetricsRecorder } from './memory/metrics';
+import { preferenceOperations } from './memory/preferences';
+import { relationshipOperations } from './memory/relationships';
+import { sessionOperations } from './memory/sessions';
+import { userDataOperations } from './memory/user-data';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
 
-export interface MemoryStore {
+const DEFAULT_OPTIONS: MemoryOptions = {
+  maxContentBytes: 1024 * 1024,
+  slowOperationMs: 5_000,
+  continuationWindowMinutes: 30,
+  clock: () => new Date(),
+  onWarning: () => undefined,
+};
+
+function operations(ctx: MemoryContext) {
+  return {
+    ...sessionOperations(ctx),
+    ...messageOperations(ctx),
+    ...contextOperations(ctx),
+    ...preferenceOperations(ctx),
+    ...relationshipOperations(ctx),
+    ...eventOperations(ctx),
+    ...maintenanceOperations(ctx),
+    ...userDataOperations(ctx),
+  };
+}
+
+export type MemoryOperations = ReturnType<typeof operations>;
+
+export interface MemoryStore extends MemoryOperations {
   /** The schema this store reads and writes. */
   readonly schema: string;
   /** Installs or upgrades the schema; safe to call from many processes at once. */
   migrate(): Promise<MigrationReport>;
   /** Reads the schema state from the catalog without writing anything. */
   health(): Promise<HealthReport>;
-  /** Closes this store's shared connection (other stores on it reopen it on their next call). */
+  /** Writes buffered performance metrics now. */
+  flushMetrics(): Promise<void>;
+  /** Flushes metrics and closes this store's shared connection (other stores on it reopen it on their next call). */
   close(): Promise<void>;
 }
 
@@ -24,10 +59,22 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
   if (config.dimensions !== undefined) validateDimensions(config.dimensions);
   const run = <T>(work: (db: Database) => Promise<T>) => withDatabase(config, work);
+  const ctx: MemoryContext = {
+    schema: target.quoted,
+    options: { ...DEFAULT_OPTIONS, ...config.memory },
+    run,
+    transaction: (work) => run((db) => db.transaction(work)),
+    metrics: new MetricsRecorder(target.quoted, run),
+  };
   return {
+    ...operations(ctx),
     schema: schemaName,
     migrate: () => run((db) => migrate(db, target, config.dimensions)),
     health: () => run((db) => health(db, target)),
-    close: () => closeDatabase(config),
+    flushMetrics: () => ctx.metrics.flush(),
+    close: async () => {
+      await ctx.metrics.flush();
+      await closeDatabase(config);
+    },
   };
 }

@@ -256,19 +256,20 @@ CREATE OR REPLACE TRIGGER update_user_preferences_updated_at
   BEFORE UPDATE ON {{schema}}.user_preferences
   FOR EACH ROW EXECUTE FUNCTION {{schema}}.update_updated_at_column();
 
--- Cleanup functions return how many rows they removed. A row is expired once expires_at <= now().
-CREATE OR REPLACE FUNCTION {{schema}}.clean_expired_cache()
+-- Cleanup functions return how many rows they removed. A row is expired once expires_at <= as_of
+-- (default now(); a caller with its own clock passes it).
+CREATE OR REPLACE FUNCTION {{schema}}.clean_expired_cache(as_of timestamptz DEFAULT now())
 RETURNS integer LANGUAGE sql AS $$
   WITH removed AS (
-    DELETE FROM {{schema}}.memory_retrieval_cache WHERE expires_at <= now() RETURNING 1
+    DELETE FROM {{schema}}.memory_retrieval_cache WHERE expires_at <= as_of RETURNING 1
   )
   SELECT count(*)::integer FROM removed;
 $$;
 
-CREATE OR REPLACE FUNCTION {{schema}}.clean_expired_context()
+CREATE OR REPLACE FUNCTION {{schema}}.clean_expired_context(as_of timestamptz DEFAULT now())
 RETURNS integer LANGUAGE sql AS $$
   WITH removed AS (
-    DELETE FROM {{schema}}.conversation_context WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING 1
+    DELETE FROM {{schema}}.conversation_context WHERE expires_at IS NOT NULL AND expires_at <= as_of RETURNING 1
   )
   SELECT count(*)::integer FROM removed;
 $$;

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { Database } from '../db/database';
+import type { MetricsRecorder } from './metrics';
+
+/** Limits and knobs of the memory operations, with their defaults filled in. */
+export interface MemoryOptions {
+  /** Largest message content accepted, in bytes (default 1 MB). */
+  maxContentBytes: number;
+  /** Operations slower than this are flagged in metrics and reported to onWarning (default 5 s). */
+  slowOperationMs: number;
+  /** A user's new session starting within this many minutes after their last one is linked as its continuation (default 30; 0 turns it off). */
+  continuationWindowMinutes: number;
+  /** The time used for expiry decisions (default: the real clock). Tests pass a controllable one. */
+  clock: () => Date;
+  /** Receives warnings such as slow operations; the core never prints. */
+  onWarning: (message: string) => void;
+}
+
+/** What every memory module gets: the database, the quoted schema, options and metrics. */
+export interface MemoryContext {
+  /** Quoted schema name for SQL text, e.g. `"public"`. */
+  schema: string;
+  options: MemoryOptions;
+  run<T>(work: (db: Database) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>): Promise<T>;
+  metrics: MetricsRecorder;
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+interface Measured {
+  userId?: string;
+  sessionId?: string;
+  /** Parameters to hash into operation_hash. */
+  parameters?: unknown;
+}
+
+/**
+ * Runs one public operation and records its metric (also when it fails). `count` turns the result
+ * into result_count.
+ */
+export async function instrument<T>(ctx: MemoryContext, operationType: string, measured: Measured, work: () => Promise<T>, count: (result: T) => number = () => 1): Promise<T> {
+  const started = performance.now();
+  const finish = (resultCount: number | undefined, error?: unknown) => {
+    const executionTimeMs = performance.now() - started;
+    const slow = executionTimeMs > ctx.options.slowOperationMs;
+    if (slow) ctx.options.onWarning(`${operationType} took ${Math.round(executionTimeMs)} ms (slow operation threshold ${ctx.options.slowOperationMs} ms)`);
+    ctx.metrics.record({
+      operationType,
+      userId: measured.userId,
+      sessionId: measured.sessionId,
+      operationHash: measured.parameters === undefined ? undefined : sha256(JSON.stringify(measured.parameters)),
+      executionTimeMs,
+      resultCount,
+      errorMessage: error === undefined ? undefined : error instanceof Error ? error.message : String(error),
+      metadata: slow ? { slow: true } : {},
+    });
+  };
+  try {
+    const result = await work();
+    finish(count(result));
+    return result;
+  } catch (error) {
+    finish(undefined, error);
+    throw error;
+  }
+}
