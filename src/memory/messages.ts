@@ -1,6 +1,230 @@
-import type { MemoryContext } from './context';
+import type { Queryable } from '../db/database';
+import { invalidInput } from '../errors';
+import { instrument, type MemoryContext } from './context';
+import { prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
+import { forbiddenSession, requireOwnedSession } from './ownership';
+import { schemaInfo, type SchemaInfo } from './schema-info';
+import { requireId, requireWholeNumber } from './validation';
+
+export interface StoredMessage {
+  messageId: string;
+  sessionId: string;
+  userId: string;
+  role: Role;
+  content: string;
+  messageType: string;
+  messageIndex: number;
+  contentHash: string;
+  contextHash: string;
+  parentMessageId: string | null;
+  metadata: Record<string, unknown>;
+  idempotencyKey: string | null;
+  timestamp: Date;
+  createdAt: Date;
+  /** True when an earlier message with the same idempotency key was returned instead of storing again. */
+  duplicate: boolean;
+}
+
+interface MessageRow {
+  message_id: string;
+  session_id: string;
+  user_id: string;
+  role: Role;
+  content: string;
+  message_type: string;
+  message_index: number;
+  content_hash: string;
+  context_hash: string;
+  parent_message_id: string | null;
+  metadata: Record<string, unknown>;
+  idempotency_key: string | null;
+  timestamp: Date;
+  created_at: Date;
+}
+
+const COLUMNS = `message_id::text, session_id, user_id, role, content, message_type, message_index, content_hash, context_hash,
+  parent_message_id::text, metadata, idempotency_key, "timestamp", created_at`;
+
+const toMessage = (row: MessageRow, duplicate = false): StoredMessage => ({
+  messageId: row.message_id,
+  sessionId: row.session_id,
+  userId: row.user_id,
+  role: row.role,
+  content: row.content,
+  messageType: row.message_type,
+  messageIndex: row.message_index,
+  contentHash: row.content_hash,
+  contextHash: row.context_hash,
+  parentMessageId: row.parent_message_id,
+  metadata: row.metadata,
+  idempotencyKey: row.idempotency_key,
+  timestamp: row.timestamp,
+  createdAt: row.created_at,
+  duplicate,
+});
+
+const keyOf = (m: { sessionId: string; idempotencyKey: string | null }) => (m.idempotencyKey === null ? null : `${m.sessionId}\u0000${m.idempotencyKey}`);
+
+/** Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and checks its owner. */
+async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>): Promise<string[]> {
+  const ids = [...owners.keys()].sort();
+  const created = await tx.query<{ session_id: string }>(
+    `INSERT INTO ${ctx.schema}.conversation_sessions (session_id, user_id)
+     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (session_id) DO NOTHING RETURNING session_id`,
+    [ids, ids.map((id) => owners.get(id))],
+  );
+  const { rows } = await tx.query<{ session_id: string; user_id: string }>(
+    `SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1) ORDER BY session_id FOR UPDATE`,
+    [ids],
+  );
+  const wrong = rows.find((row) => row.user_id !== owners.get(row.session_id));
+  if (wrong) throw forbiddenSession(wrong.session_id);
+  return created.rows.map((row) => row.session_id);
+}
+
+/** A parent must be a stored message of the same session. */
+async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<void> {
+  const wanted = batch.filter((m) => m.parentMessageId !== null);
+  if (wanted.length === 0) return;
+  const { rows } = await tx.query<{ id: string; session_id: string }>(
+    `SELECT message_id::text AS id, session_id FROM ${ctx.schema}.conversation_messages WHERE message_id = ANY($1::bigint[])`,
+    [wanted.map((m) => m.parentMessageId)],
+  );
+  const sessionOf = new Map(rows.map((row) => [row.id, row.session_id]));
+  const bad = wanted.find((m) => sessionOf.get(m.parentMessageId as string) !== m.sessionId);
+  if (bad) {
+    throw invalidInput('parentMessageId', `${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, 'Use the messageId of an earlier message in the same session, or leave it empty.');
+  }
+}
+
+/** Links each new session to the same user's latest session when it ended within the continuation window. */
+async function linkContinuations(tx: Queryable, ctx: MemoryContext, created: string[], owners: Map<string, string>): Promise<void> {
+  const minutes = ctx.options.continuationWindowMinutes;
+  if (created.length === 0 || minutes <= 0) return;
+  await tx.query(
+    `INSERT INTO ${ctx.schema}.session_relationships (user_id, source_session_id, target_session_id, relationship_type, relationship_strength)
+     SELECT c.user_id, prev.session_id, c.session_id, 'continuation',
+            greatest(0, 1 - extract(epoch FROM $3::timestamptz - prev.last_activity) / ($4 * 60))
+       FROM unnest($1::text[], $2::text[]) c(session_id, user_id)
+       CROSS JOIN LATERAL (
+         SELECT s.session_id, s.last_activity FROM ${ctx.schema}.conversation_sessions s
+          WHERE s.user_id = c.user_id AND s.session_id <> ALL($1::text[])
+            AND s.last_activity BETWEEN $3::timestamptz - make_interval(mins => $4) AND $3::timestamptz
+          ORDER BY s.last_activity DESC LIMIT 1) prev
+     ON CONFLICT DO NOTHING`,
+    [created, created.map((id) => owners.get(id)), ctx.options.clock(), minutes],
+  );
+}
+
+async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[]> {
+  const owners = new Map<string, string>();
+  for (const m of batch) {
+    if (owners.has(m.sessionId) && owners.get(m.sessionId) !== m.userId) throw forbiddenSession(m.sessionId);
+    owners.set(m.sessionId, m.userId);
+  }
+  const created = await lockSessions(tx, ctx, owners);
+
+  // Retries: a key already stored (or repeated in this batch) returns that message.
+  const keyed = batch.filter((m) => m.idempotencyKey !== null);
+  const existing = new Map<string, StoredMessage>();
+  if (keyed.length > 0) {
+    const { rows } = await tx.query<MessageRow>(
+      `SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_messages
+        WHERE (session_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [keyed.map((m) => m.sessionId), keyed.map((m) => m.idempotencyKey)],
+    );
+    for (const row of rows) existing.set(`${row.session_id}\u0000${row.idempotency_key}`, toMessage(row, true));
+  }
+  const fresh: PreparedMessage[] = [];
+  const seen = new Set<string>();
+  for (const m of batch) {
+    const key = keyOf(m);
+    if (key !== null && (existing.has(key) || seen.has(key))) continue;
+    if (key !== null) seen.add(key);
+    fresh.push(m);
+  }
+  await checkParents(tx, ctx, fresh);
+
+  // Reserve gap-free indexes per session while its row is locked.
+  const counts = new Map<string, number>();
+  for (const m of fresh) counts.set(m.sessionId, (counts.get(m.sessionId) ?? 0) + 1);
+  const { rows: reserved } = await tx.query<{ session_id: string; first: number }>(
+    `UPDATE ${ctx.schema}.conversation_sessions s SET next_message_index = s.next_message_index + d.n
+       FROM unnest($1::text[], $2::int[]) d(session_id, n) WHERE s.session_id = d.session_id
+     RETURNING s.session_id, s.next_message_index - d.n AS first`,
+    [[...counts.keys()], [...counts.values()]],
+  );
+  const next = new Map(reserved.map((row) => [row.session_id, row.first]));
+  const indexes = fresh.map((m) => {
+    const index = next.get(m.sessionId) as number;
+    next.set(m.sessionId, index + 1);
+    return index;
+  });
+
+  const column = <K extends keyof PreparedMessage>(key: K) => fresh.map((m) => m[key]);
+  const embedding = info.hasEmbedding ? `, embedding` : '';
+  const embeddingValue = info.hasEmbedding ? `, e::${info.vectorType}` : '';
+  const { rows: inserted } = fresh.length === 0 ? { rows: [] as MessageRow[] } : await tx.query<MessageRow>(
+    `INSERT INTO ${ctx.schema}.conversation_messages
+       (session_id, user_id, role, content, message_type, parent_message_id, metadata, "timestamp", idempotency_key, content_hash, context_hash, message_index${embedding})
+     SELECT s, u, r, c, t, p::bigint, m::jsonb, coalesce(ts, now()), k, ch, xh, i${embeddingValue}
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[])
+            AS x(s, u, r, c, t, p, m, ts, k, ch, xh, i, e)
+     RETURNING ${COLUMNS}`,
+    [column('sessionId'), column('userId'), column('role'), column('content'), column('messageType'), column('parentMessageId'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), indexes, column('embedding')],
+  );
+  await linkContinuations(tx, ctx, created, owners);
+
+  const byIndex = new Map(inserted.map((row) => [`${row.session_id}\u0000${row.message_index}`, toMessage(row)]));
+  const stored = fresh.map((m, i) => byIndex.get(`${m.sessionId}\u0000${indexes[i]}`) as StoredMessage);
+  for (const message of stored) if (message.idempotencyKey !== null) existing.set(keyOf(message) as string, message);
+  // Input order; a repeated key inside the batch is a duplicate of its first occurrence.
+  let freshAt = 0;
+  return batch.map((m) => (fresh[freshAt] === m ? stored[freshAt++] : { ...(existing.get(keyOf(m) as string) as StoredMessage), duplicate: true }));
+}
 
 export function messageOperations(ctx: MemoryContext) {
-  void ctx;
-  return {};
+  /**
+   * Stores one message or a batch in one transaction: all are written, or none (any bad
+   * message, or a session of another user, refuses the whole batch).
+   */
+  const storeMessages = (messages: StoreMessageInput[]): Promise<StoredMessage[]> =>
+    instrument(
+      ctx,
+      'store_messages',
+      { userId: messages?.[0]?.userId, sessionId: messages?.[0]?.sessionId },
+      async () => {
+        const info = await schemaInfo(ctx);
+        const batch = prepareMessages(messages, info, ctx.options.maxContentBytes);
+        return ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
+      },
+      (stored) => stored.length,
+    );
+
+  return {
+    storeMessages,
+    storeMessage: async (message: StoreMessageInput): Promise<StoredMessage> => (await storeMessages([message]))[0],
+
+    /** The newest `limit` messages of a session, in chronological order. */
+    async getMessages(userId: string, sessionId: string, options: { limit?: number } = {}): Promise<StoredMessage[]> {
+      requireId('userId', userId);
+      requireId('sessionId', sessionId);
+      const limit = requireWholeNumber('limit', options.limit, 50, 10_000);
+      return instrument(
+        ctx,
+        'get_messages',
+        { userId, sessionId },
+        () =>
+          ctx.run(async (db) => {
+            await requireOwnedSession(db, ctx, userId, sessionId);
+            const { rows } = await db.query<MessageRow>(
+              `SELECT * FROM (SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2) newest ORDER BY message_index`,
+              [sessionId, limit],
+            );
+            return rows.map((row) => toMessage(row));
+          }),
+        (rows) => rows.length,
+      );
+    },
+  };
 }

@@ -1,6 +1,128 @@
 import type { MemoryContext } from './context';
+import { instrument } from './context';
+import { requireOwnedSession } from './ownership';
+import { optionalId, requireId, requireJsonObject, requireOneOf, requireWholeNumber } from './validation';
+
+export const SESSION_STATUSES = ['active', 'paused', 'archived'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export interface Session {
+  sessionId: string;
+  userId: string;
+  sessionName: string | null;
+  sessionType: string;
+  status: SessionStatus;
+  contextSummary: string | null;
+  relevanceScore: number;
+  sessionLength: number;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  lastActivity: Date;
+  updatedAt: Date;
+}
+
+export interface SessionRow {
+  session_id: string;
+  user_id: string;
+  session_name: string | null;
+  session_type: string;
+  status: SessionStatus;
+  context_summary: string | null;
+  relevance_score: number;
+  session_length: number;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  last_activity: Date;
+  updated_at: Date;
+}
+
+export const toSession = (row: SessionRow): Session => ({
+  sessionId: row.session_id,
+  userId: row.user_id,
+  sessionName: row.session_name,
+  sessionType: row.session_type,
+  status: row.status,
+  contextSummary: row.context_summary,
+  relevanceScore: row.relevance_score,
+  sessionLength: row.session_length,
+  metadata: row.metadata,
+  createdAt: row.created_at,
+  lastActivity: row.last_activity,
+  updatedAt: row.updated_at,
+});
+
+export interface UpdateSessionInput {
+  userId: string;
+  sessionId: string;
+  name?: string | null;
+  type?: string;
+  status?: SessionStatus;
+  contextSummary?: string | null;
+  /** Replaces the session's metadata. */
+  metadata?: Record<string, unknown>;
+}
 
 export function sessionOperations(ctx: MemoryContext) {
-  void ctx;
-  return {};
+  const table = `${ctx.schema}.conversation_sessions`;
+  return {
+    /** The session, or null when it does not exist; another user's session is FORBIDDEN. */
+    async getSession(userId: string, sessionId: string): Promise<Session | null> {
+      requireId('userId', userId);
+      requireId('sessionId', sessionId);
+      return instrument(ctx, 'get_session', { userId, sessionId }, () =>
+        ctx.run(async (db) => {
+          const { rows } = await db.query<SessionRow>(`SELECT * FROM ${table} WHERE session_id = $1`, [sessionId]);
+          if (rows.length === 0) return null;
+          await requireOwnedSession(db, ctx, userId, sessionId);
+          return toSession(rows[0]);
+        }),
+      );
+    },
+
+    /** The user's sessions, most recently active first. */
+    async listSessions(userId: string, filters: { status?: SessionStatus; type?: string; limit?: number; offset?: number } = {}): Promise<Session[]> {
+      requireId('userId', userId);
+      const status = filters.status === undefined ? null : requireOneOf('status', filters.status, SESSION_STATUSES);
+      const type = optionalId('type', filters.type) ?? null;
+      const limit = requireWholeNumber('limit', filters.limit, 50, 1000);
+      const offset = requireWholeNumber('offset', filters.offset, 0);
+      return instrument(ctx, 'list_sessions', { userId, parameters: filters }, async () =>
+        (
+          await ctx.run((db) =>
+            db.query<SessionRow>(
+              `SELECT * FROM ${table} WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR session_type = $3)
+                ORDER BY last_activity DESC, session_id LIMIT $4 OFFSET $5`,
+              [userId, status, type, limit, offset],
+            ),
+          )
+        ).rows.map(toSession),
+        (sessions) => sessions.length,
+      );
+    },
+
+    /** Changes name, type, status, summary or metadata; user_id never changes. */
+    async updateSession(input: UpdateSessionInput): Promise<Session> {
+      const userId = requireId('userId', input.userId);
+      const sessionId = requireId('sessionId', input.sessionId);
+      const status = input.status === undefined ? null : requireOneOf('status', input.status, SESSION_STATUSES);
+      const type = optionalId('type', input.type) ?? null;
+      const metadata = input.metadata === undefined ? null : JSON.stringify(requireJsonObject('metadata', input.metadata));
+      return instrument(ctx, 'update_session', { userId, sessionId }, () =>
+        ctx.transaction(async (tx) => {
+          await requireOwnedSession(tx, ctx, userId, sessionId, true);
+          const { rows } = await tx.query<SessionRow>(
+            `UPDATE ${table} SET
+               session_name = CASE WHEN $3 THEN $4 ELSE session_name END,
+               session_type = coalesce($5, session_type),
+               status = coalesce($6, status),
+               context_summary = CASE WHEN $7 THEN $8 ELSE context_summary END,
+               metadata = coalesce($9::jsonb, metadata)
+             WHERE session_id = $1 AND user_id = $2 RETURNING *`,
+            [sessionId, userId, input.name !== undefined, input.name ?? null, type, status, input.contextSummary !== undefined, input.contextSummary ?? null, metadata],
+          );
+          return toSession(rows[0]);
+        }),
+      );
+    },
+  };
 }

@@ -1,0 +1,98 @@
+import { LtstError, invalidInput } from '../errors';
+import { sha256 } from './context';
+import type { SchemaInfo } from './schema-info';
+import { optionalDate, optionalId, requireId, requireJsonObject, requireOneOf, requireText } from './validation';
+
+export const ROLES = ['human', 'ai', 'system', 'tool'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface StoreMessageInput {
+  userId: string;
+  sessionId: string;
+  role: Role;
+  content: string;
+  messageType?: string;
+  parentMessageId?: number | string | null;
+  metadata?: Record<string, unknown>;
+  /** When the turn happened (imported history keeps its dates); default now. */
+  timestamp?: Date | string | number;
+  /** A retry with the same key returns the stored message instead of storing it again. */
+  idempotencyKey?: string;
+  embedding?: number[] | null;
+}
+
+/** One message, validated and ready for the INSERT. */
+export interface PreparedMessage {
+  userId: string;
+  sessionId: string;
+  role: Role;
+  content: string;
+  messageType: string;
+  parentMessageId: string | null;
+  metadata: string;
+  timestamp: Date | null;
+  idempotencyKey: string | null;
+  embedding: string | null;
+  contentHash: string;
+  contextHash: string;
+}
+
+/** Prefixes a field with the item's place in the batch, e.g. messages[3].content. */
+function inBatch<T>(index: number, prepare: () => T): T {
+  try {
+    return prepare();
+  } catch (error) {
+    if (error instanceof LtstError && error.field) {
+      const field = `messages[${index}].${error.field}`;
+      throw new LtstError(error.code, error.message.replace(error.field, field), { field, hint: error.hint });
+    }
+    throw error;
+  }
+}
+
+function prepareEmbedding(value: unknown, info: SchemaInfo): string | null {
+  if (value === undefined || value === null) return null;
+  if (!info.hasEmbedding) {
+    throw invalidInput('embedding', 'was given but semantic search is disabled (pgvector is not installed)', 'Install pgvector and run migrate, or store the message without an embedding.');
+  }
+  if (!Array.isArray(value) || value.length !== info.dimensions || !value.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    const got = Array.isArray(value) ? `${value.length} numbers` : typeof value;
+    throw invalidInput('embedding', `must be ${info.dimensions} finite numbers, got ${got}`, `Use an embedding model with ${info.dimensions} dimensions (the dimension fixed when the schema was installed).`);
+  }
+  return `[${value.join(',')}]`;
+}
+
+function prepareParent(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  const id = String(value);
+  if (!/^[1-9][0-9]{0,18}$/.test(id)) throw invalidInput('parentMessageId', `is not a message id: ${id}`, 'Use the messageId returned when the parent was stored.');
+  return id;
+}
+
+export function prepareMessages(messages: StoreMessageInput[], info: SchemaInfo, maxContentBytes: number): PreparedMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw invalidInput('messages', 'is empty', 'Pass at least one message.');
+  }
+  return messages.map((message, index) =>
+    inBatch(index, () => {
+      const sessionId = requireId('sessionId', message?.sessionId);
+      const role = requireOneOf('role', message.role, ROLES);
+      const content = requireText('content', message.content, maxContentBytes);
+      const contentHash = sha256(content);
+      return {
+        userId: requireId('userId', message.userId),
+        sessionId,
+        role,
+        content,
+        messageType: optionalId('messageType', message.messageType) ?? 'message',
+        parentMessageId: prepareParent(message.parentMessageId),
+        metadata: JSON.stringify(requireJsonObject('metadata', message.metadata)),
+        timestamp: optionalDate('timestamp', message.timestamp) ?? null,
+        idempotencyKey: optionalId('idempotencyKey', message.idempotencyKey) ?? null,
+        embedding: prepareEmbedding(message.embedding, info),
+        contentHash,
+        contextHash: sha256(`${sessionId}\u0000${role}\u0000${contentHash}`),
+      };
+    }),
+  );
+}

@@ -1,0 +1,33 @@
+import { quoteIdentifier } from '../config';
+import type { MemoryContext } from './context';
+
+export interface SchemaInfo {
+  /** Embedding dimension recorded at install. */
+  dimensions: number;
+  /** False when pgvector is missing: messages are stored without embeddings. */
+  hasEmbedding: boolean;
+  /** The pgvector type, schema-qualified, for casts (empty without pgvector). */
+  vectorType: string;
+}
+
+const cache = new WeakMap<MemoryContext, Promise<SchemaInfo>>();
+
+/** Read once per store: the install-time facts that validation needs. */
+export function schemaInfo(ctx: MemoryContext): Promise<SchemaInfo> {
+  let info = cache.get(ctx);
+  if (!info) {
+    info = ctx.run(async (db) => {
+      const { rows } = await db.query<{ dimensions: string | null; has_embedding: boolean; vector_schema: string | null }>(
+        `SELECT (SELECT value FROM ${ctx.schema}.ltst_meta WHERE key = 'embedding_dimensions') AS dimensions,
+                (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector') AS vector_schema,
+                EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'embedding' AND NOT attisdropped) AS has_embedding`,
+        [`${ctx.schema}.conversation_messages`],
+      );
+      const { dimensions, has_embedding, vector_schema } = rows[0];
+      return { dimensions: Number(dimensions), hasEmbedding: has_embedding, vectorType: vector_schema ? `${quoteIdentifier(vector_schema)}.vector` : '' };
+    });
+    info.catch(() => cache.delete(ctx));
+    cache.set(ctx, info);
+  }
+  return info;
+}
