@@ -6,3 +6,8 @@ export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type EmbeddedConfig, type MemoryCon
 export type { MigrationReport } from './schema/migrator';
 export type { HealthReport } from './schema/health';
 export type { VectorStatus } from './schema/vector-extension';
+export type { MemoryOperations } from './memory-store';
+export type { MemoryOptions } from './memory/context';
+export type { StoreMessageInput, Role } from './memory/message-input';
+export type { StoredMessage } from './memory/messages';
+export type { Session, SessionStatus, UpdateSessionInput } from './memory/sessions';
