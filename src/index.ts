@@ -1,6 +1,5 @@
 // The public, n8n-free API of LTST memory (`n8n-nodes-ltst-memory/core`).
-export { openMemory, type MemoryStore } from './memory-store';
-export { closeAllDatabases as closeAllMemory } from './db/registry';
+export { closeAllMemory, openMemory, type MemoryStore } from './memory-store';
 export { LtstError, type LtstErrorCode } from './errors';
 export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
 export type { MigrationReport } from './schema/migrator';

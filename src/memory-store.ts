@@ -1,13 +1,14 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import type { Database } from './db/database';
-import { closeDatabase, withDatabase } from './db/registry';
+import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
 import type { MemoryContext, MemoryOptions } from './memory/context';
 import { contextOperations } from './memory/context-entries';
 import { eventOperations } from './memory/events';
 import { maintenanceOperations } from './memory/maintenance';
 import { messageOperations } from './memory/messages';
-import { MetricsRecorder } from './memory/metrics';
+import { flushAllMetrics, MetricsRecorder } from './memory/metrics';
 import { preferenceOperations } from './memory/preferences';
+import { forgetSchemaInfo } from './memory/schema-info';
 import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
 import { userDataOperations } from './memory/user-data';
@@ -69,7 +70,11 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   return {
     ...operations(ctx),
     schema: schemaName,
-    migrate: () => run((db) => migrate(db, target, config.dimensions)),
+    migrate: async () => {
+      const report = await run((db) => migrate(db, target, config.dimensions));
+      forgetSchemaInfo(ctx);
+      return report;
+    },
     health: () => run((db) => health(db, target)),
     flushMetrics: () => ctx.metrics.flush(),
     close: async () => {
@@ -77,4 +82,10 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
       await closeDatabase(config);
     },
   };
+}
+
+/** Writes every store's buffered metrics, then closes every shared database of this process. */
+export async function closeAllMemory(): Promise<void> {
+  await flushAllMetrics();
+  await closeAllDatabases();
 }

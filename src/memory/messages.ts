@@ -7,7 +7,7 @@ import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
 
 export interface StoredMessage {
-  messageId: string;
+  messageId: number;
   sessionId: string;
   userId: string;
   role: Role;
@@ -16,7 +16,7 @@ export interface StoredMessage {
   messageIndex: number;
   contentHash: string;
   contextHash: string;
-  parentMessageId: string | null;
+  parentMessageId: number | null;
   metadata: Record<string, unknown>;
   idempotencyKey: string | null;
   timestamp: Date;
@@ -46,7 +46,7 @@ const COLUMNS = `message_id::text, session_id, user_id, role, content, message_t
   parent_message_id::text, metadata, idempotency_key, "timestamp", created_at`;
 
 const toMessage = (row: MessageRow, duplicate = false): StoredMessage => ({
-  messageId: row.message_id,
+  messageId: Number(row.message_id),
   sessionId: row.session_id,
   userId: row.user_id,
   role: row.role,
@@ -55,7 +55,7 @@ const toMessage = (row: MessageRow, duplicate = false): StoredMessage => ({
   messageIndex: row.message_index,
   contentHash: row.content_hash,
   contextHash: row.context_hash,
-  parentMessageId: row.parent_message_id,
+  parentMessageId: row.parent_message_id === null ? null : Number(row.parent_message_id),
   metadata: row.metadata,
   idempotencyKey: row.idempotency_key,
   timestamp: row.timestamp,

@@ -13,6 +13,13 @@ export interface MetricRow {
 }
 
 const FLUSH_ROWS = 100;
+
+/** Recorders holding unwritten rows, so closing everything can write them first. */
+const pending = new Set<MetricsRecorder>();
+
+export async function flushAllMetrics(): Promise<void> {
+  await Promise.all([...pending].map((recorder) => recorder.flush()));
+}
 const FLUSH_INTERVAL_MS = 1_000;
 
 /**
@@ -34,6 +41,7 @@ export class MetricsRecorder {
 
   record(row: MetricRow): void {
     this.buffer.push(row);
+    pending.add(this);
     if (this.buffer.length >= FLUSH_ROWS) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
@@ -47,6 +55,7 @@ export class MetricsRecorder {
     this.timer = undefined;
     const rows = this.buffer;
     this.buffer = [];
+    pending.delete(this);
     if (rows.length === 0) return this.flushing;
     this.flushing = this.flushing.then(() => this.write(rows));
     return this.flushing;

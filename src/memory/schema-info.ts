@@ -31,3 +31,8 @@ export function schemaInfo(ctx: MemoryContext): Promise<SchemaInfo> {
   }
   return info;
 }
+
+/** After a migration the facts may have changed (pgvector added): read them again next time. */
+export function forgetSchemaInfo(ctx: MemoryContext): void {
+  cache.delete(ctx);
+}
