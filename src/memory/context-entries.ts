@@ -3,6 +3,7 @@ import { invalidInput, LtstError } from '../errors';
 import { instrument, sha256, type MemoryContext } from './context';
 import { requireOwnedSession } from './ownership';
 import { requireId, requireJsonObject, requireScore, requireText, requireWholeNumber } from './validation';
+import { toDate } from './rows';
 
 /** One entry of a session's live context (conversation_context). */
 export interface ContextEntry {
@@ -67,7 +68,6 @@ interface ContextRow {
 const COLUMNS = 'context_id, session_id, user_id, context_type, context_key, context_value, relevance_score, context_hash, metadata, created_at, updated_at, expires_at';
 const MAX_TYPE_LENGTH = 100;
 
-const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 
 function toEntry(row: ContextRow): ContextEntry {
   return {

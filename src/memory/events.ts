@@ -101,9 +101,7 @@ function requireEventTypes(value: unknown): string[] | undefined {
 
 function requireLimit(value: unknown): number {
   if (value === undefined || value === null) throw invalidInput('limit', 'is missing', `Set limit to how many events to claim, from 1 to ${MAX_CLAIM}.`);
-  const limit = requireWholeNumber('limit', value, 0, MAX_CLAIM);
-  if (limit < 1) throw invalidInput('limit', 'is 0', `Use a whole number from 1 to ${MAX_CLAIM}.`);
-  return limit;
+  return requireWholeNumber('limit', value, 0, MAX_CLAIM, 1);
 }
 
 /**

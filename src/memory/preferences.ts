@@ -2,6 +2,7 @@ import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { requireId, requireOneOf, requireScore, requireText } from './validation';
+import { toDate } from './rows';
 
 export const PREFERENCE_SOURCES = ['explicit', 'learned', 'inferred'] as const;
 export type PreferenceSource = (typeof PREFERENCE_SOURCES)[number];
@@ -84,7 +85,6 @@ interface PreferenceRow {
 }
 
 const COLUMNS = 'preference_id, user_id, preference_key, preference_value, preference_type, confidence_score, source, usage_count, last_used, metadata, created_at, updated_at';
-const toDate = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 
 function toPreference(row: PreferenceRow): Preference {
   return {

@@ -178,8 +178,7 @@ export function relationshipOperations(ctx: MemoryContext) {
       const userId = requireId('userId', input?.userId);
       const sessionId = requireId('sessionId', input.sessionId);
       const threshold = requireScore('threshold', input.threshold, 0.8);
-      const limit = requireWholeNumber('limit', input.limit, 5, MAX_DETECT);
-      if (limit < 1) throw invalidInput('limit', 'is 0', `Use a whole number from 1 to ${MAX_DETECT}.`);
+      const limit = requireWholeNumber('limit', input.limit, 5, MAX_DETECT, 1);
       return instrument(
         ctx,
         'detect_related_sessions',

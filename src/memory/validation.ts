@@ -32,10 +32,10 @@ export function requireScore(field: string, value: unknown, fallback: number): n
   return value;
 }
 
-export function requireWholeNumber(field: string, value: unknown, fallback: number, max = 2_147_483_647): number {
+export function requireWholeNumber(field: string, value: unknown, fallback: number, max = 2_147_483_647, min = 0): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw invalidInput(field, `is ${String(value)}`, `Use a whole number from 0 to ${max}.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidInput(field, `is ${String(value)}`, `Use a whole number from ${min} to ${max}.`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { MemoryConfig } from '../../src/config';
+import { LtstError } from '../../src/errors';
 import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
 
@@ -42,4 +43,15 @@ export async function sqlStateOf(statement: Promise<unknown>): Promise<string> {
     return (error as { code?: string }).code ?? `no SQLSTATE: ${(error as Error).message}`;
   }
   throw new Error('expected the statement to fail, but it succeeded');
+}
+
+/** The LtstError a call fails with (fails the test when it succeeds or throws something else). */
+export async function ltstErrorOf(call: Promise<unknown>): Promise<LtstError> {
+  try {
+    await call;
+  } catch (error) {
+    expect(error).toBeInstanceOf(LtstError);
+    return error as LtstError;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
 }

@@ -1,20 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeAllMemory, LtstError, openMemory } from '../../src';
+import { closeAllMemory, openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** The LtstError a call fails with (fails the test when it succeeds). */
-async function failure(call: Promise<unknown>): Promise<LtstError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LtstError);
-    return error as LtstError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe.each(testTargets(__filename))('context entries on $name', ({ config }) => {
   const s = `"${config.schema}"`;
@@ -69,17 +58,17 @@ describe.each(testTargets(__filename))('context entries on $name', ({ config }) 
   });
 
   it("refuses another user's session with FORBIDDEN, writing nothing", async () => {
-    const set = await failure(store.setContext({ sessionId: 's-bob', userId: 'alice', type: 'topic', key: 'k', value: 'v' }));
+    const set = await ltstErrorOf(store.setContext({ sessionId: 's-bob', userId: 'alice', type: 'topic', key: 'k', value: 'v' }));
     expect(set.code).toBe('FORBIDDEN');
     expect(await rowsOf('s-bob')).toEqual([]);
     await store.setContext({ sessionId: 's-bob', userId: 'bob', type: 'topic', key: 'k', value: 'bob only' });
-    expect((await failure(store.getContext({ sessionId: 's-bob', userId: 'alice' }))).code).toBe('FORBIDDEN');
-    expect((await failure(store.deleteContext({ sessionId: 's-bob', userId: 'alice', type: 'topic', key: 'k' }))).code).toBe('FORBIDDEN');
+    expect((await ltstErrorOf(store.getContext({ sessionId: 's-bob', userId: 'alice' }))).code).toBe('FORBIDDEN');
+    expect((await ltstErrorOf(store.deleteContext({ sessionId: 's-bob', userId: 'alice', type: 'topic', key: 'k' }))).code).toBe('FORBIDDEN');
     expect((await rowsOf('s-bob')).map((row) => row.context_value)).toEqual(['bob only']);
   });
 
   it('refuses a session that does not exist with NOT_FOUND', async () => {
-    expect((await failure(store.setContext({ sessionId: 'ghost', userId: 'alice', type: 'topic', key: 'k', value: 'v' }))).code).toBe('NOT_FOUND');
+    expect((await ltstErrorOf(store.setContext({ sessionId: 'ghost', userId: 'alice', type: 'topic', key: 'k', value: 'v' }))).code).toBe('NOT_FOUND');
   });
 
   it('expires entries by the memory clock, without sleeping', async () => {
@@ -119,7 +108,7 @@ describe.each(testTargets(__filename))('context entries on $name', ({ config }) 
     ['ttlSeconds', { ttlSeconds: 1.5 }],
   ])('refuses a bad %s with INVALID_INPUT and writes nothing', async (field, bad) => {
     const input = { sessionId: 's-alice-2', userId: 'alice', type: 'topic', key: 'bad-input', value: 'v', ...bad };
-    const error = await failure(store.setContext(input as Parameters<typeof store.setContext>[0]));
+    const error = await ltstErrorOf(store.setContext(input as Parameters<typeof store.setContext>[0]));
     expect(error.code).toBe('INVALID_INPUT');
     expect(error.field).toBe(field);
     expect(await rowsOf('s-alice-2')).toEqual([]);
@@ -127,7 +116,7 @@ describe.each(testTargets(__filename))('context entries on $name', ({ config }) 
 
   it('records a metric per operation, also for a failed one', async () => {
     await store.setContext({ sessionId: 's-alice-2', userId: 'alice', type: 'metric', key: 'k', value: 'v' });
-    await failure(store.getContext({ sessionId: 's-bob', userId: 'alice' }));
+    await ltstErrorOf(store.getContext({ sessionId: 's-bob', userId: 'alice' }));
     await store.flushMetrics();
     const metrics = await run(async (db) =>
       (await db.query<{ operation_type: string; user_id: string; session_id: string; result_count: number | null; error_message: string | null; operation_hash: string }>(

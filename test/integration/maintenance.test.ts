@@ -1,20 +1,10 @@
-import { closeAllMemory, LtstError, openMemory } from '../../src';
+import { closeAllMemory, openMemory } from '../../src';
 import { EXPECTED_INDEXES, EXPECTED_TABLES, EXPECTED_TRIGGERS } from '../../src/schema/expected-objects';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 
 const HASH = 'c'.repeat(64);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-async function rejection(promise: Promise<unknown>): Promise<LtstError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LtstError);
-    return error as LtstError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 describe.each(testTargets(__filename))('maintenance operations on $name', ({ config }) => {
   const t = (name: string) => `"${config.schema}".${name}`;
@@ -160,19 +150,19 @@ describe.each(testTargets(__filename))('maintenance operations on $name', ({ con
   it('refuses bad input with INVALID_INPUT naming the field, and changes nothing', async () => {
     const before = await statuses();
     for (const inactiveDays of [0, -1, 1.5, '7', Number.NaN, 1e9]) {
-      const error = await rejection(store.archiveSessions({ inactiveDays } as never));
+      const error = await ltstErrorOf(store.archiveSessions({ inactiveDays } as never));
       expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'inactiveDays' });
     }
     fakeNow = at(1000 * DAY);
-    await rejection(store.archiveSessions({ inactiveDays: 0 }));
+    await ltstErrorOf(store.archiveSessions({ inactiveDays: 0 }));
     expect(await statuses()).toEqual(before);
     fakeNow = base;
-    expect(await rejection(store.archiveSessions('30' as never))).toMatchObject({ code: 'INVALID_INPUT', field: 'options' });
-    expect(await rejection(store.usageReport({ since: 'yesterday-ish' }))).toMatchObject({ code: 'INVALID_INPUT', field: 'since' });
+    expect(await ltstErrorOf(store.archiveSessions('30' as never))).toMatchObject({ code: 'INVALID_INPUT', field: 'options' });
+    expect(await ltstErrorOf(store.usageReport({ since: 'yesterday-ish' }))).toMatchObject({ code: 'INVALID_INPUT', field: 'since' });
   });
 
   it('refuses a clock that returns no valid date', async () => {
     const broken = openMemory({ ...config, memory: { clock: () => new Date(Number.NaN) } });
-    expect(await rejection(broken.cleanExpired())).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect(await ltstErrorOf(broken.cleanExpired())).toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });

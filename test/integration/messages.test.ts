@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeAllMemory, LtstError, openMemory } from '../../src';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { closeAllMemory, openMemory } from '../../src';
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-
-async function refusal(work: Promise<unknown>): Promise<LtstError> {
-  const error = await work.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(LtstError);
-  return error as LtstError;
-}
 
 describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config }) => {
   const store = openMemory({ ...config, memory: { maxContentBytes: 1000 } });
@@ -69,7 +63,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
 
   it("refuses another user's session, and writes nothing of that batch", async () => {
     const before = await messageCount();
-    const error = await refusal(store.storeMessages([
+    const error = await ltstErrorOf(store.storeMessages([
       { userId: 'mallory', sessionId: 'm1', role: 'human', content: 'fine' },
       { userId: 'mallory', sessionId: 'a1', role: 'human', content: 'let me in' },
     ]));
@@ -83,7 +77,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
     const [parent] = await store.storeMessages([{ userId: 'bob', sessionId: 'b1', role: 'human', content: 'question' }]);
     const [reply] = await store.storeMessages([{ userId: 'bob', sessionId: 'b1', role: 'ai', content: 'answer', parentMessageId: parent.messageId }]);
     expect(reply.parentMessageId).toBe(parent.messageId);
-    const error = await refusal(store.storeMessages([{ userId: 'bob', sessionId: 'b2', role: 'ai', content: 'x', parentMessageId: parent.messageId }]));
+    const error = await ltstErrorOf(store.storeMessages([{ userId: 'bob', sessionId: 'b2', role: 'ai', content: 'x', parentMessageId: parent.messageId }]));
     expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'parentMessageId' });
   });
 
@@ -100,7 +94,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
   it.each(bad)('refuses %s, naming the field, and writes nothing of the batch', async (_label, change, field) => {
     const before = await messageCount();
     const good = { userId: 'carol', sessionId: 'c1', role: 'human', content: 'ok' };
-    const error = await refusal(store.storeMessages([good, { ...good, ...change }] as never));
+    const error = await ltstErrorOf(store.storeMessages([good, { ...good, ...change }] as never));
     expect(error).toMatchObject({ code: 'INVALID_INPUT', field });
     expect(error.message.startsWith(field)).toBe(true);
     expect(error.hint).toBeTruthy();

@@ -1,6 +1,6 @@
-import { closeAllMemory, LtstError, openMemory } from '../../src';
+import { closeAllMemory, openMemory } from '../../src';
 import type { MemoryConfig } from '../../src/config';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 
 /** Every object of a schema with its definition, to show a second run changed nothing. */
 function catalogSnapshot(config: MemoryConfig) {
@@ -17,12 +17,6 @@ function catalogSnapshot(config: MemoryConfig) {
     );
     return rows.map((r) => r.entry);
   });
-}
-
-async function rejection(work: Promise<unknown>): Promise<LtstError> {
-  const error = await work.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(LtstError);
-  return error as LtstError;
 }
 
 describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
@@ -61,7 +55,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
     await onDatabase(config, (db) =>
       db.query(`INSERT INTO "${config.schema}".ltst_schema_migrations (version, name, checksum) VALUES (9999, 'future', $1)`, ['0'.repeat(64)]),
     );
-    const error = await rejection(openMemory(config).migrate());
+    const error = await ltstErrorOf(openMemory(config).migrate());
     expect(error.code).toBe('SCHEMA_TOO_NEW');
     expect(error.message).toContain('version 9999');
     expect(error.hint).toMatch(/Upgrade/);
@@ -71,7 +65,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
   it('refuses a migration whose SQL changed after it was applied', async () => {
     await openMemory(config).migrate();
     await onDatabase(config, (db) => db.query(`UPDATE "${config.schema}".ltst_schema_migrations SET checksum = $1 WHERE version = 1`, ['f'.repeat(64)]));
-    expect((await rejection(openMemory(config).migrate())).code).toBe('MIGRATION_CHECKSUM_MISMATCH');
+    expect((await ltstErrorOf(openMemory(config).migrate())).code).toBe('MIGRATION_CHECKSUM_MISMATCH');
   });
 
   it('fixes the embedding dimension at install and refuses a different one later', async () => {
@@ -83,7 +77,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
     expect(type).toBe('vector(8)');
     // Unset: the recorded dimension is used.
     expect((await openMemory(config).migrate()).dimensions).toBe(8);
-    const error = await rejection(openMemory({ ...config, dimensions: 384 }).migrate());
+    const error = await ltstErrorOf(openMemory({ ...config, dimensions: 384 }).migrate());
     expect(error.code).toBe('DIMENSION_MISMATCH');
     expect(error.message).toContain('stores 8-dimensional embeddings, but 384 were configured');
   });

@@ -1,17 +1,6 @@
-import { closeAllMemory, LtstError, openMemory } from '../../src';
+import { closeAllMemory, openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
-
-/** The LtstError a call fails with (fails the test when it succeeds). */
-async function failure(call: Promise<unknown>): Promise<LtstError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LtstError);
-    return error as LtstError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
   const s = `"${config.schema}"`;
@@ -126,7 +115,7 @@ describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
       store.deletePreference('system', 'relevance_threshold'),
       store.markPreferencesUsed('system', ['relevance_threshold']),
     ]) {
-      const error = await failure(call);
+      const error = await ltstErrorOf(call);
       expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
     }
     expect((await rowsOf('system')).find((row) => row.preference_key === 'relevance_threshold')).toMatchObject({ preference_value: '0.7', confidence_score: 1, usage_count: 0 });
@@ -144,17 +133,17 @@ describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
     ['type', { type: '' }],
   ])('refuses a bad %s with INVALID_INPUT and writes nothing', async (field, bad) => {
     const input = { userId: 'u-bad', key: 'k', value: 'v', source: 'explicit', ...bad };
-    const error = await failure(store.upsertPreference(input as Parameters<typeof store.upsertPreference>[0]));
+    const error = await ltstErrorOf(store.upsertPreference(input as Parameters<typeof store.upsertPreference>[0]));
     expect(error).toMatchObject({ code: 'INVALID_INPUT', field });
     expect(await rowsOf('u-bad')).toEqual([]);
   });
 
   it('refuses bad arguments of the other operations with INVALID_INPUT', async () => {
-    expect(await failure(store.getPreferences('', {}))).toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
-    expect(await failure(store.getPreferences('u1', { minConfidence: 2 }))).toMatchObject({ code: 'INVALID_INPUT', field: 'minConfidence' });
-    expect(await failure(store.deletePreference('u1', ''))).toMatchObject({ code: 'INVALID_INPUT', field: 'key' });
-    expect(await failure(store.markPreferencesUsed('u1', 'language' as unknown as string[]))).toMatchObject({ code: 'INVALID_INPUT', field: 'keys' });
-    expect(await failure(store.markPreferencesUsed('u1', ['language', '']))).toMatchObject({ code: 'INVALID_INPUT', field: 'keys[1]' });
+    expect(await ltstErrorOf(store.getPreferences('', {}))).toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
+    expect(await ltstErrorOf(store.getPreferences('u1', { minConfidence: 2 }))).toMatchObject({ code: 'INVALID_INPUT', field: 'minConfidence' });
+    expect(await ltstErrorOf(store.deletePreference('u1', ''))).toMatchObject({ code: 'INVALID_INPUT', field: 'key' });
+    expect(await ltstErrorOf(store.markPreferencesUsed('u1', 'language' as unknown as string[]))).toMatchObject({ code: 'INVALID_INPUT', field: 'keys' });
+    expect(await ltstErrorOf(store.markPreferencesUsed('u1', ['language', '']))).toMatchObject({ code: 'INVALID_INPUT', field: 'keys[1]' });
     expect((await rowsOf('u1')).find((row) => row.preference_key === 'language')?.usage_count).toBe(1);
   });
 
