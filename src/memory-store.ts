@@ -11,6 +11,7 @@ import { preferenceOperations } from './memory/preferences';
 import { forgetSchemaInfo } from './memory/schema-info';
 import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
+import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
@@ -38,13 +39,15 @@ function operations(ctx: MemoryContext) {
 
 export type MemoryOperations = ReturnType<typeof operations>;
 
+export type MemoryHealthReport = HealthReport & { usage?: UsageReport };
+
 export interface MemoryStore extends MemoryOperations {
   /** The schema this store reads and writes. */
   readonly schema: string;
   /** Installs or upgrades the schema; safe to call from many processes at once. */
   migrate(): Promise<MigrationReport>;
-  /** Reads the schema state from the catalog without writing anything. */
-  health(): Promise<HealthReport>;
+  /** The schema state, and once installed its usage (sizes, index use, triggers, cache hit rate); writes nothing. */
+  health(): Promise<MemoryHealthReport>;
   /** Writes buffered performance metrics now. */
   flushMetrics(): Promise<void>;
   /** Flushes metrics and closes this store's shared connection (other stores on it reopen it on their next call). */
@@ -75,7 +78,11 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
       forgetSchemaInfo(ctx);
       return report;
     },
-    health: () => run((db) => health(db, target)),
+    health: () =>
+      run(async (db) => {
+        const report = await health(db, target);
+        return report.installed ? { ...report, usage: await readUsage(db, ctx, undefined, ctx.options.clock()) } : report;
+      }),
     flushMetrics: () => ctx.metrics.flush(),
     close: async () => {
       await ctx.metrics.flush();
