@@ -4,6 +4,7 @@ import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
 import type { MemoryContext, MemoryOptions } from './memory/context';
 import { contextOperations } from './memory/context-entries';
 import { eventOperations } from './memory/events';
+import { importOperations } from './memory/importers';
 import { maintenanceOperations } from './memory/maintenance';
 import { messageOperations } from './memory/messages';
 import { flushAllMetrics, MetricsRecorder } from './memory/metrics';
@@ -25,9 +26,11 @@ const DEFAULT_OPTIONS: MemoryOptions = {
 };
 
 function operations(ctx: MemoryContext) {
+  const messages = messageOperations(ctx);
   return {
     ...sessionOperations(ctx),
-    ...messageOperations(ctx),
+    ...messages,
+    ...importOperations(ctx, messages.storeMessages),
     ...contextOperations(ctx),
     ...preferenceOperations(ctx),
     ...relationshipOperations(ctx),

@@ -1,0 +1,66 @@
+import { closeAllMemory, openMemory } from '../../src';
+import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+
+describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
+  const store = openMemory(config);
+  const s = `"${config.schema}"`;
+  const sql = (text: string, values: unknown[] = []) => onDatabase(config, (db) => db.query(text, values));
+  const messagesOf = async (sessionId: string) =>
+    (await onDatabase(config, (db) => db.query<{ user_id: string; role: string; content: string; message_index: number; timestamp: Date }>(
+      `SELECT user_id, role, content, message_index, "timestamp" FROM ${s}.conversation_messages WHERE session_id = $1 ORDER BY message_index`, [sessionId]))).rows;
+
+  beforeAll(async () => {
+    await dropSchema(config);
+    await store.migrate();
+    await sql(`CREATE TABLE ${s}.conversation_memory (session_id text, human_message text, ai_response text, context jsonb, created_at timestamptz)`);
+    await sql(
+      `INSERT INTO ${s}.conversation_memory VALUES
+        ('cm-1', 'Hi, I am Ana', 'Hello Ana', '{"mood": "happy"}', '2024-01-02T10:00:00Z'),
+        ('cm-1', 'I moved to Lisbon', 'Nice city', NULL, '2024-01-03T09:00:00Z'),
+        ('cm-1', 'Remember my cat Tom', '', NULL, '2024-01-01T08:00:00Z'),
+        ('cm-2', 'Second chat', 'Sure', NULL, '2024-02-01T00:00:00Z')`,
+    );
+    await sql(`CREATE TABLE ${s}.n8n_chat_histories (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message jsonb NOT NULL)`);
+    const m = (type: string, content: unknown) => JSON.stringify({ type, data: { content, additional_kwargs: {}, response_metadata: {} } });
+    await sql(`INSERT INTO ${s}.n8n_chat_histories (session_id, message) SELECT 'chat-1', x::jsonb FROM unnest($1::text[]) WITH ORDINALITY u(x, n) ORDER BY n`, [
+      [m('human', 'What is LTST?'), m('ai', [{ type: 'text', text: 'Long-term ' }, { type: 'text', text: 'and short-term memory.' }]), m('tool', '{"ok":true}'), m('function', 'legacy'), m('ai', '')],
+    ]);
+    // A session that already belongs to someone else must never be written into.
+    await store.storeMessage({ userId: 'someone-else', sessionId: 'taken', role: 'human', content: 'mine' });
+    await sql(`INSERT INTO ${s}.n8n_chat_histories (session_id, message) VALUES ('taken', $1::jsonb)`, [m('human', 'intruder')]);
+  });
+  afterAll(async () => {
+    await dropSchema(config);
+    await closeAllMemory();
+  });
+
+  it('imports conversation_memory in time order with real timestamps, then imports nothing new', async () => {
+    const first = await store.importConversationMemory({ table: `${config.schema}.conversation_memory`, userId: 'ana', batchSize: 2 });
+    expect(first).toMatchObject({ rowsRead: 4, written: 7, skipped: 1, skippedReasons: { 'empty ai turn': 1 }, sessions: 2, integrity: { ok: true, problems: [] } });
+    const cm1 = await messagesOf('cm-1');
+    expect(cm1.map((r) => [r.message_index, r.role, r.content])).toEqual([
+      [0, 'human', 'Remember my cat Tom'], [1, 'human', 'Hi, I am Ana'], [2, 'ai', 'Hello Ana'], [3, 'human', 'I moved to Lisbon'], [4, 'ai', 'Nice city'],
+    ]);
+    expect(cm1[1].timestamp.toISOString()).toBe('2024-01-02T10:00:00.000Z');
+    expect(new Set(cm1.map((r) => r.user_id))).toEqual(new Set(['ana']));
+    const again = await store.importConversationMemory({ table: `${config.schema}.conversation_memory`, userId: 'ana' });
+    expect(again).toMatchObject({ rowsRead: 4, written: 0, skipped: 8, skippedReasons: { 'already imported': 7, 'empty ai turn': 1 } });
+    expect(await store.getSession('ana', 'cm-1')).toMatchObject({ sessionLength: 5 });
+  });
+
+  it("imports n8n_chat_histories in id order, owned by the session id, skipping what has no role and other users' sessions", async () => {
+    const report = await store.importN8nChatHistories({ table: `${config.schema}.n8n_chat_histories` });
+    expect(report).toMatchObject({ rowsRead: 6, written: 3, sessions: 1, integrity: { ok: true } });
+    expect(report.skippedReasons).toEqual({ 'message type "function" has no LTST role': 1, 'empty ai message': 1, 'session owned by another user': 1 });
+    expect((await messagesOf('chat-1')).map((r) => [r.user_id, r.role, r.content])).toEqual([
+      ['chat-1', 'human', 'What is LTST?'], ['chat-1', 'ai', 'Long-term and short-term memory.'], ['chat-1', 'tool', '{"ok":true}'],
+    ]);
+    expect((await messagesOf('taken')).map((r) => r.content)).toEqual(['mine']);
+    expect(await store.importN8nChatHistories({ table: `${config.schema}.n8n_chat_histories` })).toMatchObject({ written: 0, skippedReasons: expect.objectContaining({ 'already imported': 3 }) });
+  });
+
+  it('refuses a table that does not exist or a name that is not one', async () => {
+    expect(await ltstErrorOf(store.importN8nChatHistories({ table: 'no_such_table' }))).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await ltstErrorOf(store.importConversationMemory({ table: 'x; DROP TABLE y' }))).toMatchObject({ code: 'INVALID_INPUT', field: 'table' });
+  });
+});
