@@ -63,9 +63,31 @@ describe('ltst-memory CLI on the embedded database', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('imports n8n chat history, cleans up and archives', async () => {
+    const dir = tmp('ltst-cli-');
+    expect((await cli(['migrate', '--embedded', dir])).code).toBe(0);
+    const config: MemoryConfig = { embedded: { dataDir: dir } };
+    await onDatabase(config, async (db) => {
+      await db.exec(`CREATE TABLE n8n_chat_histories (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message jsonb NOT NULL)`);
+      await db.query(`INSERT INTO n8n_chat_histories (session_id, message) VALUES ('s1', $1), ('s1', $2)`, [
+        { type: 'human', data: { content: 'hi' } },
+        { type: 'ai', data: { content: 'hello' } },
+      ]);
+    });
+    await openMemory(config).close();
+    const imported = await cli(['import', 'n8n_chat_histories', '--embedded', dir, '--user-id', 'u1']);
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ written: 2, skipped: 0, integrity: { ok: true } });
+    expect(JSON.parse((await cli(['cleanup', '--embedded', dir])).stdout)).toEqual({ cache: 0, context: 0 });
+    expect(JSON.parse((await cli(['archive', '--embedded', dir, '--inactive-days', '1'])).stdout)).toMatchObject({ archived: 0, inactiveDays: 1 });
+    expect(await cli(['import', 'somewhere', '--embedded', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('conversation_memory or n8n_chat_histories') });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses bad input with a hint, exit code 1 (2 for usage)', async () => {
     expect(await cli(['migrate', '--embedded', tmp('ltst-cli-'), '--schema', 'Bad-Name'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/error: Invalid schema name "Bad-Name"\nhint: /) });
     expect(await cli(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "frobnicate"') });
+    expect(await cli(['constructor'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "constructor"') });
     expect(await cli(['migrate', '--url', 'postgres://u:pw@127.0.0.1:1/db'])).toMatchObject({
       code: 1,
       stderr: expect.stringContaining('error: Cannot connect to PostgreSQL at 127.0.0.1:1 (database "db", user "u"): nothing is listening there\nhint:'),
