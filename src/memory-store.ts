@@ -1,7 +1,7 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import type { Database } from './db/database';
 import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
-import type { MemoryContext, MemoryOptions } from './memory/context';
+import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { contextOperations } from './memory/context-entries';
 import { eventOperations } from './memory/events';
 import { importOperations } from './memory/importers';
@@ -25,9 +25,27 @@ const DEFAULT_OPTIONS: MemoryOptions = {
   onWarning: () => undefined,
 };
 
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** Every operation records a metric when it fails, also when bad input stops it before it starts. */
+function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContext, ops: T): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, op] of Object.entries(ops)) {
+    guarded[name] = async (...args: unknown[]) => {
+      try {
+        return await (op as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (error) {
+        recordUnmeasuredFailure(ctx, snakeCase(name), error);
+        throw error;
+      }
+    };
+  }
+  return guarded as T;
+}
+
 function operations(ctx: MemoryContext) {
   const messages = messageOperations(ctx);
-  return {
+  return withFailureMetrics(ctx, {
     ...sessionOperations(ctx),
     ...messages,
     ...importOperations(ctx, messages.storeMessages),
@@ -37,7 +55,7 @@ function operations(ctx: MemoryContext) {
     ...eventOperations(ctx),
     ...maintenanceOperations(ctx),
     ...userDataOperations(ctx),
-  };
+  });
 }
 
 export type MemoryOperations = ReturnType<typeof operations>;

@@ -35,6 +35,18 @@ interface Measured {
   parameters?: unknown;
 }
 
+/** Failures whose metric is already recorded, so the store's outer guard does not record them twice. */
+const recordedFailures = new WeakSet<object>();
+
+/**
+ * Records the metric of an operation that failed before it was measured (bad input is refused
+ * before any work starts); failures measured by `instrument` are not recorded again.
+ */
+export function recordUnmeasuredFailure(ctx: MemoryContext, operationType: string, error: unknown): void {
+  if (typeof error === 'object' && error !== null && recordedFailures.has(error)) return;
+  ctx.metrics.record({ operationType, executionTimeMs: 0, errorMessage: error instanceof Error ? error.message : String(error) });
+}
+
 /**
  * Runs one public operation and records its metric (also when it fails). `count` turns the result
  * into result_count.
@@ -62,6 +74,7 @@ export async function instrument<T>(ctx: MemoryContext, operationType: string, m
     return result;
   } catch (error) {
     finish(undefined, error);
+    if (typeof error === 'object' && error !== null) recordedFailures.add(error);
     throw error;
   }
 }

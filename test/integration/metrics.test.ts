@@ -34,6 +34,14 @@ describe.each(testTargets(__filename))('performance metrics on $name', ({ config
     expect((await metrics('store_messages')).filter((m) => m.error_message)).toEqual([expect.objectContaining({ user_id: 'u2', error_message: 'Session "s1" belongs to another user', result_count: null })]);
   });
 
+  it('records a failure that bad input stopped before the operation started', async () => {
+    await expect(store.upsertPreference({ userId: 'u1', key: 'tone', value: 'dry', source: 'learned', confidence: Number.NaN })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(store.claimEvents({ limit: 0 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await store.flushMetrics();
+    expect(await metrics('upsert_preference')).toEqual([expect.objectContaining({ error_message: expect.stringContaining('confidence') })]);
+    expect(await metrics('claim_events')).toEqual([expect.objectContaining({ error_message: expect.stringContaining('limit') })]);
+  });
+
   it('flags operations slower than the threshold and reports them as warnings', async () => {
     await slowStore.getSession('u1', 's1');
     await slowStore.flushMetrics();
