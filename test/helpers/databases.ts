@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { MemoryConfig } from '../../src/config';
 import { LtstError } from '../../src/errors';
+import { closeAllMemory, openMemory } from '../../src/memory-store';
+import { flushAllMetrics } from '../../src/memory/metrics';
 import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
 
@@ -54,4 +56,17 @@ export async function ltstErrorOf(call: Promise<unknown>): Promise<LtstError> {
     return error as LtstError;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** Gives a describe block a freshly migrated schema, and removes it (metrics written first) afterwards. */
+export function useFreshSchema(config: MemoryConfig): void {
+  beforeAll(async () => {
+    await dropSchema(config);
+    await openMemory(config).migrate();
+  });
+  afterAll(async () => {
+    await flushAllMetrics();
+    await dropSchema(config);
+    await closeAllMemory();
+  });
 }

@@ -1,5 +1,4 @@
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const HASH = 'b'.repeat(64);
 
@@ -11,18 +10,12 @@ describe.each(testTargets(__filename))('cleanup functions on $name', ({ config }
   const ids = async (table: string, id: string) => (await q<{ id: string }>(`SELECT ${id}::text AS id FROM ${t(table)} ORDER BY ${id}`)).map((r) => r.id);
   const sorted = (values: string[]) => [...values].sort((a, b) => Number(a) - Number(b));
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await openMemory(config).migrate();
     for (const [session, user] of [['s-a', 'user-a'], ['s-b', 'user-b']]) {
       await q(`INSERT INTO ${t('conversation_sessions')} (session_id, user_id) VALUES ($1, $2)`, [session, user]);
     }
   });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('clean_expired_cache() removes exactly the expired cache rows and returns how many', async () => {
     // [cache_key, user_id, session_id, expires_at relative to now(); null = now() + 1 hour, like the column default]
     const rows: [string, string, string | null, string | null][] = [

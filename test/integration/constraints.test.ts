@@ -1,5 +1,4 @@
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, onDatabase, sqlStateOf, testTargets } from '../helpers/databases';
+import { onDatabase, sqlStateOf, testTargets, useFreshSchema } from '../helpers/databases';
 
 const HASH = 'a'.repeat(64);
 const A = 'user-a';
@@ -20,9 +19,8 @@ describe.each(testTargets(__filename))('constraints on $name', ({ config }) => {
   const RELATIONSHIP = `INSERT INTO ${t('session_relationships')} (user_id, source_session_id, target_session_id, relationship_type, similarity_score) VALUES ($1, $2, $3, $4, $5)`;
   const EVENT = `INSERT INTO ${t('event_ledger')} (event_type, status) VALUES ($1, $2)`;
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await openMemory(config).migrate();
     await q(SESSION, ['s-a', A, 'active']);
     await q(SESSION, ['s-a2', A, 'paused']);
     await q(SESSION, ['s-b', B, 'archived']);
@@ -32,11 +30,6 @@ describe.each(testTargets(__filename))('constraints on $name', ({ config }) => {
     await q(CACHE, ['key-1', A, 's-a', HASH, '{"messages":[]}']);
     await q(RELATIONSHIP, [A, 's-a', 's-a2', 'related', 0.4]);
   });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('accepted the valid parent rows', async () => {
     expect(await count('conversation_sessions', 'user_id = ANY($1)', [[A, B]])).toBe(3);
     const [session] = await q<{ session_length: number }>(`SELECT session_length FROM ${t('conversation_sessions')} WHERE session_id = $1`, ['s-a']);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeAllMemory, openMemory } from '../../src';
+import { openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -14,16 +14,10 @@ describe.each(testTargets(__filename))('context entries on $name', ({ config }) 
   const rowsOf = (sessionId: string) =>
     run(async (db) => (await db.query<{ context_key: string; context_hash: string; context_value: string }>(`SELECT context_key, context_hash, context_value FROM ${s}.conversation_context WHERE session_id = $1 ORDER BY context_id`, [sessionId])).rows);
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await openMemory(config).migrate();
     await run((db) => db.query(`INSERT INTO ${s}.conversation_sessions (session_id, user_id) VALUES ('s-alice', 'alice'), ('s-bob', 'bob'), ('s-alice-2', 'alice'), ('s-expiry', 'alice')`));
   });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('creates an entry with its hash, relevance, metadata and no expiry', async () => {
     const entry = await store.setContext({ sessionId: 's-alice', userId: 'alice', type: 'topic', key: 'project', value: 'apollo', relevance: 0.4, metadata: { from: 'chat' } });
     expect(entry).toMatchObject({ sessionId: 's-alice', userId: 'alice', type: 'topic', key: 'project', value: 'apollo', relevance: 0.4, metadata: { from: 'chat' }, expiresAt: null });

@@ -1,6 +1,6 @@
-import { closeAllMemory, openMemory } from '../../src';
+import { openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('event ledger on $name', ({ config }) => {
   const s = `"${config.schema}"`;
@@ -10,18 +10,8 @@ describe.each(testTargets(__filename))('event ledger on $name', ({ config }) => 
   const row = (id: number) =>
     run(async (db) => (await db.query<Record<string, unknown>>(`SELECT status, retry_count, error_message, processed_at FROM ${s}.event_ledger WHERE event_id = $1`, [id])).rows[0]);
 
-  beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
-  });
+  useFreshSchema(config);
   beforeEach(clear);
-  afterAll(async () => {
-    // Buffered metrics must be written before the database closes, or their timer reopens it.
-    await store.flushMetrics();
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('logs an event as pending and returns it in camelCase', async () => {
     const event = await store.logEvent({ eventType: 'session.created', eventData: { sessionId: 's1' }, priority: -2, maxRetries: 5, metadata: { source: 'test' } });
     expect(event).toMatchObject({

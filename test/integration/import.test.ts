@@ -1,5 +1,5 @@
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { openMemory } from '../../src';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
   const store = openMemory(config);
@@ -9,9 +9,8 @@ describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
     (await onDatabase(config, (db) => db.query<{ user_id: string; role: string; content: string; message_index: number; timestamp: Date }>(
       `SELECT user_id, role, content, message_index, "timestamp" FROM ${s}.conversation_messages WHERE session_id = $1 ORDER BY message_index`, [sessionId]))).rows;
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
     await sql(`CREATE TABLE ${s}.conversation_memory (session_id text, human_message text, ai_response text, context jsonb, created_at timestamptz)`);
     await sql(
       `INSERT INTO ${s}.conversation_memory VALUES
@@ -29,11 +28,6 @@ describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
     await store.storeMessage({ userId: 'someone-else', sessionId: 'taken', role: 'human', content: 'mine' });
     await sql(`INSERT INTO ${s}.n8n_chat_histories (session_id, message) VALUES ('taken', $1::jsonb)`, [m('human', 'intruder')]);
   });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('imports conversation_memory in time order with real timestamps, then imports nothing new', async () => {
     const first = await store.importConversationMemory({ table: `${config.schema}.conversation_memory`, userId: 'ana', batchSize: 2 });
     expect(first).toMatchObject({ rowsRead: 4, written: 7, skipped: 1, skippedReasons: { 'empty ai turn': 1 }, sessions: 2, integrity: { ok: true, problems: [] } });

@@ -1,6 +1,6 @@
-import { closeAllMemory, openMemory } from '../../src';
+import { openMemory } from '../../src';
 import { EXPECTED_INDEXES, EXPECTED_TABLES, EXPECTED_TRIGGERS } from '../../src/schema/expected-objects';
-import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const HASH = 'c'.repeat(64);
 const HOUR = 3_600_000;
@@ -23,18 +23,10 @@ describe.each(testTargets(__filename))('maintenance operations on $name', ({ con
     await q(`UPDATE ${t('conversation_sessions')} SET last_activity = $2::timestamptz WHERE session_id = $1`, [id, lastActivity]);
   };
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
     await q(`INSERT INTO ${t('conversation_sessions')} (session_id, user_id) VALUES ('s-cache', 'u-cache')`);
   });
-  afterAll(async () => {
-    // Buffered metrics would otherwise be flushed by a timer after the database is closed (and reopen it).
-    await store.flushMetrics();
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('cleanExpired removes rows by the store clock, not the server time, with exact counts', async () => {
     for (const [key, offset] of [['c-1h', HOUR], ['c-2h', 2 * HOUR], ['c-1d', DAY]] as const) {
       await q(`INSERT INTO ${t('memory_retrieval_cache')} (cache_key, user_id, session_id, query_hash, retrieved_context, expires_at) VALUES ($1, 'u-cache', 's-cache', $2, '{}', $3::timestamptz)`, [key, HASH, at(offset)]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { openMemory } from '../../src';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -10,14 +10,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
   const rows = <T>(text: string, values: unknown[] = []) => onDatabase(config, async (db) => (await db.query<T>(text, values)).rows);
   const messageCount = async () => Number((await rows<{ n: string }>(`SELECT count(*) AS n FROM ${s}.conversation_messages`))[0].n);
 
-  beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
-  });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
+  useFreshSchema(config);
 
   it('creates the session on first use, owned by the user, with hashes and the event time kept', async () => {
     const [stored] = await store.storeMessages([{ userId: 'alice', sessionId: 'a1', role: 'human', content: 'I like green tea', timestamp: '2023-05-08T13:56:00Z', metadata: { source: 'chat' } }]);

@@ -1,5 +1,5 @@
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { openMemory } from '../../src';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('performance metrics on $name', ({ config }) => {
   const warnings: string[] = [];
@@ -9,14 +9,7 @@ describe.each(testTargets(__filename))('performance metrics on $name', ({ config
     (await onDatabase(config, (db) => db.query<{ user_id: string; session_id: string; result_count: number | null; error_message: string | null; metadata: { slow?: boolean }; operation_hash: string | null }>(
       `SELECT user_id, session_id, result_count, error_message, metadata, operation_hash FROM "${config.schema}".memory_performance_metrics WHERE operation_type = $1 ORDER BY metric_id`, [operationType]))).rows;
 
-  beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
-  });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
+  useFreshSchema(config);
 
   it('records every operation with its user, session and result count, in buffered batches', async () => {
     for (let i = 0; i < 150; i += 1) await store.storeMessage({ userId: 'u1', sessionId: 's1', role: 'human', content: `m${i}` });

@@ -1,6 +1,6 @@
-import { closeAllMemory, openMemory } from '../../src';
+import { openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
   const s = `"${config.schema}"`;
@@ -10,14 +10,7 @@ describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
   const rowsOf = (userId: string) =>
     run(async (db) => (await db.query<{ preference_key: string; preference_value: string; confidence_score: number; usage_count: number }>(`SELECT preference_key, preference_value, confidence_score, usage_count FROM ${s}.user_preferences WHERE user_id = $1 ORDER BY preference_key`, [userId])).rows);
 
-  beforeAll(async () => {
-    await dropSchema(config);
-    await openMemory(config).migrate();
-  });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
+  useFreshSchema(config);
 
   it('creates a preference with the default confidence of its source', async () => {
     const { preference, outcome } = await store.upsertPreference({ userId: 'u1', key: 'language', value: 'en', source: 'learned' });

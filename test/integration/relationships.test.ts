@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeAllMemory, openMemory, type MemoryConfig } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 /** A 384-dimension vector literal with the given leading components, zeros after. */
@@ -28,9 +28,8 @@ describe.each(testTargets(__filename))('session relationships on $name', ({ conf
   const links = () =>
     run(async (db) => (await db.query<{ source_session_id: string; target_session_id: string; relationship_type: string }>(`SELECT source_session_id, target_session_id, relationship_type FROM ${s}.session_relationships ORDER BY 1, 2, 3`)).rows);
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
     await run((db) =>
       db.query(
         `INSERT INTO ${s}.conversation_sessions (session_id, user_id) VALUES
@@ -44,11 +43,6 @@ describe.each(testTargets(__filename))('session relationships on $name', ({ conf
     await messages('u1', 'bare', [null]);
     await messages('u2', 'twin', [vec(1)]); // identical, but another user's
   });
-  afterAll(async () => {
-    await store.flushMetrics();
-    await dropSchema(config);
-  });
-
   it('links two sessions and updates the link on a second call', async () => {
     const link = await store.linkSessions({ userId: 'u1', source: 'a', target: 'b', type: 'reference', similarity: 0.4, strength: 0.5, metadata: { why: 'test' } });
     expect(link).toMatchObject({ userId: 'u1', sourceSessionId: 'a', targetSessionId: 'b', relationshipType: 'reference', similarityScore: 0.4, relationshipStrength: 0.5, metadata: { why: 'test' } });

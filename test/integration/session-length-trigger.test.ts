@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeAllMemory, openMemory } from '../../src';
 import type { Database } from '../../src/db/database';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -22,16 +21,10 @@ describe.each(testTargets(__filename))('update_session_length on $name', ({ conf
       ),
     );
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await openMemory(config).migrate();
     await run((db) => db.query(`INSERT INTO ${s}.conversation_sessions (session_id, user_id, last_activity) VALUES ('a', 'u1', now() - interval '1 day'), ('b', 'u1', now() - interval '1 day')`));
   });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('counts single and batched inserts across sessions, and moves last_activity forward', async () => {
     const before = await session('a');
     await insert(['a'], 1, 0);

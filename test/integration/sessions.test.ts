@@ -1,5 +1,5 @@
-import { closeAllMemory, openMemory } from '../../src';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { openMemory } from '../../src';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('sessions on $name', ({ config }) => {
   let now = new Date('2026-03-01T10:00:00Z');
@@ -13,14 +13,7 @@ describe.each(testTargets(__filename))('sessions on $name', ({ config }) => {
     await onDatabase(config, (db) => db.query(`UPDATE ${s}.conversation_sessions SET last_activity = $2 WHERE session_id = $1`, [sessionId, now]));
   };
 
-  beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
-  });
-  afterAll(async () => {
-    await dropSchema(config);
-    await closeAllMemory();
-  });
+  useFreshSchema(config);
 
   it("links a user's new session to their previous one when it starts within the window, and never across users", async () => {
     await start('u1', 'morning');

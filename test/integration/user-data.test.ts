@@ -1,5 +1,5 @@
 import { closeAllMemory, LtstError, openMemory } from '../../src';
-import { dropSchema, onDatabase, testTargets } from '../helpers/databases';
+import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 const HASH = 'd'.repeat(64);
 const USERS = ['alice', 'bob', 'carol'];
@@ -46,22 +46,12 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
     }
   }
 
+  useFreshSchema(config);
   beforeAll(async () => {
-    await dropSchema(config);
-    await store.migrate();
     hasEmbedding = (await q(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'conversation_messages' AND column_name = 'embedding'`, [config.schema])).length === 1;
-    // Both targets have pgvector; the path without it is tested below.
-    expect(hasEmbedding).toBe(true);
     expect(hasEmbedding).toBe(true); // both targets have pgvector; the no-pgvector path is tested below
     for (const user of USERS) await seed(user);
   });
-  afterAll(async () => {
-    // Buffered metrics would otherwise be flushed by a timer after the database is closed (and reopen it).
-    await store.flushMetrics();
-    await dropSchema(config);
-    await closeAllMemory();
-  });
-
   it('exportUserData returns all of one user, in order, and nothing of the others', async () => {
     const data = await store.exportUserData('bob');
     expect(data.userId).toBe('bob');
