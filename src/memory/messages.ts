@@ -163,7 +163,7 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
 
   const column = <K extends keyof PreparedMessage>(key: K) => fresh.map((m) => m[key]);
   const embedding = info.hasEmbedding ? `, embedding` : '';
-  const embeddingValue = info.hasEmbedding ? `, e::${info.vectorType}` : '';
+  const embeddingValue = info.hasEmbedding ? `, e::${info.vectorSchema}.vector` : '';
   const { rows: inserted } = fresh.length === 0 ? { rows: [] as MessageRow[] } : await tx.query<MessageRow>(
     `INSERT INTO ${ctx.schema}.conversation_messages
        (session_id, user_id, role, content, message_type, parent_message_id, metadata, "timestamp", idempotency_key, content_hash, context_hash, message_index${embedding})

@@ -1,6 +1,6 @@
-import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
+import { schemaInfo } from './schema-info';
 import { requireOwnedSession } from './ownership';
 import { requireId, requireJsonObject, requireOneOf, requireScore, requireWholeNumber } from './validation';
 
@@ -81,20 +81,6 @@ const toRelationship = (row: RelationshipRow): SessionRelationship => ({
   metadata: row.metadata,
   createdAt: row.created_at,
 });
-
-const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/** The schema of the embedding column's vector type, or undefined when there is no such column. */
-async function vectorSchema(db: Queryable, ctx: MemoryContext): Promise<string | undefined> {
-  const { rows } = await db.query<{ nspname: string }>(
-    `SELECT n.nspname FROM pg_attribute a
-       JOIN pg_type t ON t.oid = a.atttypid
-       JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE a.attrelid = to_regclass($1) AND a.attname = 'embedding' AND NOT a.attisdropped`,
-    [`${ctx.schema}.conversation_messages`],
-  );
-  return rows[0]?.nspname;
-}
 
 export function relationshipOperations(ctx: MemoryContext) {
   const relationships = `${ctx.schema}.session_relationships`;
@@ -183,15 +169,15 @@ export function relationshipOperations(ctx: MemoryContext) {
         ctx,
         'detect_related_sessions',
         { userId, sessionId, parameters: { threshold, limit } },
-        () =>
-          ctx.transaction(async (tx) => {
+        async () => {
+          // Read before the transaction: the embedded database runs one thing at a time.
+          const { hasEmbedding, vectorSchema: vs } = await schemaInfo(ctx);
+          return ctx.transaction(async (tx) => {
             await requireOwnedSession(tx, ctx, userId, sessionId);
-            const found = await vectorSchema(tx, ctx);
-            if (found === undefined) {
+            if (!hasEmbedding) {
               ctx.options.onWarning(NO_VECTOR_WARNING);
               return [];
             }
-            const vs = quoteIdentifier(found);
             const { rows } = await tx.query<RelationshipRow>(
               `WITH mine AS (
                  SELECT ${vs}.avg(embedding) AS centroid FROM ${messages} WHERE session_id = $1 AND embedding IS NOT NULL
@@ -218,7 +204,8 @@ export function relationshipOperations(ctx: MemoryContext) {
               [sessionId, userId, threshold, limit, JSON.stringify({ detectedBy: 'embedding_centroid', threshold })],
             );
             return rows.map(toRelationship).sort((a, b) => b.similarityScore - a.similarityScore || a.targetSessionId.localeCompare(b.targetSessionId));
-          }),
+          });
+        },
         (links) => links.length,
       );
     },

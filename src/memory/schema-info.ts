@@ -6,8 +6,8 @@ export interface SchemaInfo {
   dimensions: number;
   /** False when pgvector is missing: messages are stored without embeddings. */
   hasEmbedding: boolean;
-  /** The pgvector type, schema-qualified, for casts (empty without pgvector). */
-  vectorType: string;
+  /** pgvector's schema, quoted, to qualify its type, functions and operators (empty without pgvector). */
+  vectorSchema: string;
 }
 
 const cache = new WeakMap<MemoryContext, Promise<SchemaInfo>>();
@@ -24,7 +24,7 @@ export function schemaInfo(ctx: MemoryContext): Promise<SchemaInfo> {
         [`${ctx.schema}.conversation_messages`],
       );
       const { dimensions, has_embedding, vector_schema } = rows[0];
-      return { dimensions: Number(dimensions), hasEmbedding: has_embedding, vectorType: vector_schema ? `${quoteIdentifier(vector_schema)}.vector` : '' };
+      return { dimensions: Number(dimensions), hasEmbedding: has_embedding, vectorSchema: vector_schema ? quoteIdentifier(vector_schema) : '' };
     });
     info.catch(() => cache.delete(ctx));
     cache.set(ctx, info);
