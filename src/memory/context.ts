@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
+import type { Embedder } from '../embeddings/embedder';
 import type { MetricsRecorder } from './metrics';
 
 /** Limits and knobs of the memory operations, with their defaults filled in. */
@@ -14,6 +15,8 @@ export interface MemoryOptions {
   clock: () => Date;
   /** Receives warnings such as slow operations; the core never prints. */
   onWarning: (message: string) => void;
+  /** Computes embeddings for stored messages and queries; undefined: none (full text and recency only). */
+  embedder?: Embedder;
 }
 
 /** What every memory module gets: the database, the quoted schema, options and metrics. */
