@@ -10,6 +10,7 @@ export const EXPECTED_TABLES = [
   'event_ledger',
   'ltst_schema_migrations',
   'ltst_meta',
+  'ltst_user_state',
 ];
 
 export const EXPECTED_VIEWS = ['session_summary', 'user_preference_summary'];
@@ -20,6 +21,8 @@ export const EXPECTED_FUNCTIONS = [
   'clean_expired_context',
   'update_updated_at_column',
   'prevent_owner_change',
+  'bump_memory_generation',
+  'bump_memory_generation_on_learning',
 ];
 
 export const EXPECTED_TRIGGERS = [
@@ -30,6 +33,16 @@ export const EXPECTED_TRIGGERS = [
   'update_conversation_sessions_updated_at',
   'update_conversation_context_updated_at',
   'update_user_preferences_updated_at',
+  'conversation_messages_insert_generation',
+  'conversation_messages_delete_generation',
+  'conversation_context_insert_generation',
+  'conversation_context_update_generation',
+  'conversation_context_delete_generation',
+  'user_preferences_insert_generation',
+  'user_preferences_update_generation',
+  'user_preferences_delete_generation',
+  'session_relationships_insert_generation',
+  'session_relationships_delete_generation',
 ];
 
 export const EXPECTED_INDEXES = [

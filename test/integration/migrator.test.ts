@@ -33,20 +33,20 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('changes nothing when run a second time', async () => {
     const first = await openMemory(config).migrate();
-    expect(first).toMatchObject({ version: 2, applied: ['0001_core', '0002_vector'], warnings: [] });
+    expect(first).toMatchObject({ version: 3, applied: ['0001_core', '0002_vector', '0003_memory_generation'], warnings: [] });
     const before = await catalogSnapshot(config);
     const second = await openMemory(config).migrate();
-    expect(second).toMatchObject({ version: 2, applied: [], semanticSearch: true });
+    expect(second).toMatchObject({ version: 3, applied: [], semanticSearch: true });
     expect(await catalogSnapshot(config)).toEqual(before);
   });
 
   it('ends with one schema and no error when several migrators start at once', async () => {
     // On a server each call takes its own pooled connection: separate sessions racing, as separate processes would.
     const reports = await Promise.all(Array.from({ length: 6 }, () => openMemory(config).migrate()));
-    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector']);
-    expect(reports.every((r) => r.version === 2)).toBe(true);
+    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation']);
+    expect(reports.every((r) => r.version === 3)).toBe(true);
     const applied = await onDatabase(config, async (db) => (await db.query(`SELECT version FROM "${config.schema}".ltst_schema_migrations`)).rows);
-    expect(applied).toHaveLength(2);
+    expect(applied).toHaveLength(3);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
 
@@ -91,7 +91,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('reports a schema that is not installed yet without writing anything', async () => {
     const report = await openMemory(config).health();
-    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector'] });
+    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation'] });
     expect(report.warnings[0]).toMatch(/not installed in schema .* yet: run migrate/);
     const exists = await onDatabase(config, async (db) => (await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema])).rows.length);
     expect(exists).toBe(0);
