@@ -103,6 +103,18 @@ async function refuseForeignSession(db: Queryable, ctx: MemoryContext, userId: s
 
 export const contextHash = (type: string, key: string, value: string) => sha256(`${type}\u0000${key}\u0000${value}`);
 
+/** The session's entries not expired at `now`, most relevant and most recent first (only `userId`'s). */
+export async function readLiveContext(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string, type: string | null, now: Date): Promise<ContextEntry[]> {
+  const { rows } = await db.query<ContextRow>(
+    `SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_context
+      WHERE session_id = $1 AND user_id = $2 AND ($3::text IS NULL OR context_type = $3::text)
+        AND (expires_at IS NULL OR expires_at > $4::timestamptz)
+      ORDER BY relevance_score DESC, updated_at DESC, context_id DESC`,
+    [sessionId, userId, type, now],
+  );
+  return rows.map(toEntry);
+}
+
 export function contextOperations(ctx: MemoryContext) {
   const table = `${ctx.schema}.conversation_context`;
   const sessions = `${ctx.schema}.conversation_sessions`;
@@ -162,16 +174,10 @@ export function contextOperations(ctx: MemoryContext) {
         { userId, sessionId, parameters: { type } },
         () =>
           ctx.run(async (db) => {
-            const { rows } = await db.query<ContextRow>(
-              `SELECT ${COLUMNS} FROM ${table}
-                WHERE session_id = $1 AND user_id = $2 AND ($3::text IS NULL OR context_type = $3::text)
-                  AND (expires_at IS NULL OR expires_at > $4::timestamptz)
-                ORDER BY relevance_score DESC, updated_at DESC, context_id DESC`,
-              [sessionId, userId, type, now],
-            );
+            const entries = await readLiveContext(db, ctx, userId, sessionId, type, now);
             // No rows may also mean another user's session: that is refused, never shown as empty.
-            if (rows.length === 0) await refuseForeignSession(db, ctx, userId, sessionId);
-            return rows.map(toEntry);
+            if (entries.length === 0) await refuseForeignSession(db, ctx, userId, sessionId);
+            return entries;
           }),
         (entries) => entries.length,
       );

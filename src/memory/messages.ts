@@ -25,7 +25,7 @@ export interface StoredMessage {
   duplicate: boolean;
 }
 
-interface MessageRow {
+export interface MessageRow {
   message_id: string;
   session_id: string;
   user_id: string;
@@ -42,10 +42,10 @@ interface MessageRow {
   created_at: Date;
 }
 
-const COLUMNS = `message_id::text, session_id, user_id, role, content, message_type, message_index, content_hash, context_hash,
+export const MESSAGE_COLUMNS = `message_id::text, session_id, user_id, role, content, message_type, message_index, content_hash, context_hash,
   parent_message_id::text, metadata, idempotency_key, "timestamp", created_at`;
 
-const toMessage = (row: MessageRow, duplicate = false): StoredMessage => ({
+export const toMessage = (row: MessageRow, duplicate = false): StoredMessage => ({
   messageId: Number(row.message_id),
   sessionId: row.session_id,
   userId: row.user_id,
@@ -129,7 +129,7 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   const existing = new Map<string, StoredMessage>();
   if (keyed.length > 0) {
     const { rows } = await tx.query<MessageRow>(
-      `SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_messages
+      `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages
         WHERE (session_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [keyed.map((m) => m.sessionId), keyed.map((m) => m.idempotencyKey)],
     );
@@ -170,7 +170,7 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
      SELECT s, u, r, c, t, p::bigint, m::jsonb, coalesce(ts, now()), k, ch, xh, i${embeddingValue}
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[])
             AS x(s, u, r, c, t, p, m, ts, k, ch, xh, i, e)
-     RETURNING ${COLUMNS}`,
+     RETURNING ${MESSAGE_COLUMNS}`,
     [column('sessionId'), column('userId'), column('role'), column('content'), column('messageType'), column('parentMessageId'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), indexes, column('embedding')],
   );
   await linkContinuations(tx, ctx, created, owners);
@@ -218,7 +218,7 @@ export function messageOperations(ctx: MemoryContext) {
           ctx.run(async (db) => {
             await requireOwnedSession(db, ctx, userId, sessionId);
             const { rows } = await db.query<MessageRow>(
-              `SELECT * FROM (SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2) newest ORDER BY message_index`,
+              `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2) newest ORDER BY message_index`,
               [sessionId, limit],
             );
             return rows.map((row) => toMessage(row));

@@ -117,6 +117,27 @@ function optionalType(value: unknown): string | undefined {
   return type;
 }
 
+/** The user's preferences with at least `minConfidence`, most confident first. */
+export async function readPreferences(db: Queryable, ctx: MemoryContext, userId: string, minConfidence: number, type: string | null = null): Promise<Preference[]> {
+  const { rows } = await db.query<PreferenceRow>(
+    `SELECT ${COLUMNS} FROM ${ctx.schema}.user_preferences
+      WHERE user_id = $1 AND confidence_score >= $2 AND ($3::text IS NULL OR preference_type = $3::text)
+      ORDER BY confidence_score DESC, preference_key`,
+    [userId, minConfidence, type],
+  );
+  return rows.map(toPreference);
+}
+
+/** Records one use of each key (usage_count + 1, last_used = now); returns how many were found. */
+export async function recordPreferenceUse(db: Queryable, ctx: MemoryContext, userId: string, keys: string[], now: Date): Promise<number> {
+  if (keys.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE ${ctx.schema}.user_preferences SET usage_count = usage_count + 1, last_used = $3::timestamptz WHERE user_id = $1 AND preference_key = ANY($2::text[])`,
+    [userId, keys, now],
+  );
+  return rowCount;
+}
+
 export function preferenceOperations(ctx: MemoryContext) {
   const table = `${ctx.schema}.user_preferences`;
 
@@ -174,15 +195,7 @@ export function preferenceOperations(ctx: MemoryContext) {
         'get_preferences',
         { userId: user, parameters: { minConfidence, type } },
         () =>
-          ctx.run(async (db) => {
-            const { rows } = await db.query<PreferenceRow>(
-              `SELECT ${COLUMNS} FROM ${table}
-                WHERE user_id = $1 AND confidence_score >= $2 AND ($3::text IS NULL OR preference_type = $3::text)
-                ORDER BY confidence_score DESC, preference_key`,
-              [user, minConfidence, type],
-            );
-            return rows.map(toPreference);
-          }),
+          ctx.run((db) => readPreferences(db, ctx, user, minConfidence, type)),
         (preferences) => preferences.length,
       );
     },
@@ -210,14 +223,7 @@ export function preferenceOperations(ctx: MemoryContext) {
         ctx,
         'mark_preferences_used',
         { userId: user, parameters: { keys: unique } },
-        async () => {
-          if (unique.length === 0) return 0;
-          return ctx.run(
-            async (db) =>
-              (await db.query(`UPDATE ${table} SET usage_count = usage_count + 1, last_used = $3::timestamptz WHERE user_id = $1 AND preference_key = ANY($2::text[])`, [user, unique, now]))
-                .rowCount,
-          );
-        },
+        () => ctx.run((db) => recordPreferenceUse(db, ctx, user, unique, now)),
         (count) => count,
       );
     },

@@ -1,3 +1,4 @@
+import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { schemaInfo } from './schema-info';
@@ -82,6 +83,21 @@ const toRelationship = (row: RelationshipRow): SessionRelationship => ({
   createdAt: row.created_at,
 });
 
+/** The session's links in both directions, strongest first (only `userId`'s). */
+export async function readRelatedSessions(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string, types?: string[]): Promise<RelatedSession[]> {
+  const { rows } = await db.query<RelationshipRow>(
+    `SELECT * FROM ${ctx.schema}.session_relationships
+      WHERE user_id = $1 AND (source_session_id = $2 OR target_session_id = $2) AND ($3::text[] IS NULL OR relationship_type = ANY($3::text[]))
+      ORDER BY relationship_strength DESC, similarity_score DESC, created_at DESC, relationship_id`,
+    [userId, sessionId, types ?? null],
+  );
+  return rows.map((row) => {
+    const link = toRelationship(row);
+    const outgoing = link.sourceSessionId === sessionId;
+    return { ...link, relatedSessionId: outgoing ? link.targetSessionId : link.sourceSessionId, direction: outgoing ? 'outgoing' : 'incoming' };
+  });
+}
+
 export function relationshipOperations(ctx: MemoryContext) {
   const relationships = `${ctx.schema}.session_relationships`;
   const messages = `${ctx.schema}.conversation_messages`;
@@ -136,19 +152,7 @@ export function relationshipOperations(ctx: MemoryContext) {
         () =>
           ctx.run(async (db) => {
             await requireOwnedSession(db, ctx, userId, sessionId);
-            const values: unknown[] = [userId, sessionId];
-            if (types) values.push(types);
-            const { rows } = await db.query<RelationshipRow>(
-              `SELECT * FROM ${relationships}
-                WHERE user_id = $1 AND (source_session_id = $2 OR target_session_id = $2)${types ? ' AND relationship_type = ANY($3::text[])' : ''}
-                ORDER BY relationship_strength DESC, similarity_score DESC, created_at DESC, relationship_id`,
-              values,
-            );
-            return rows.map((row) => {
-              const link = toRelationship(row);
-              const outgoing = link.sourceSessionId === sessionId;
-              return { ...link, relatedSessionId: outgoing ? link.targetSessionId : link.sourceSessionId, direction: outgoing ? 'outgoing' : 'incoming' } as RelatedSession;
-            });
+            return readRelatedSessions(db, ctx, userId, sessionId, types);
           }),
         (links) => links.length,
       );
