@@ -14,6 +14,7 @@ import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
+import { retrievalOperations } from './retrieval/retrieve';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
 
@@ -55,6 +56,7 @@ function operations(ctx: MemoryContext) {
     ...eventOperations(ctx),
     ...maintenanceOperations(ctx),
     ...userDataOperations(ctx),
+    ...retrievalOperations(ctx),
   });
 }
 

@@ -54,9 +54,16 @@ export function recordUnmeasuredFailure(ctx: MemoryContext, operationType: strin
  * Runs one public operation and records its metric (also when it fails). `count` turns the result
  * into result_count.
  */
-export async function instrument<T>(ctx: MemoryContext, operationType: string, measured: Measured, work: () => Promise<T>, count: (result: T) => number = () => 1): Promise<T> {
+export async function instrument<T>(
+  ctx: MemoryContext,
+  operationType: string,
+  measured: Measured,
+  work: () => Promise<T>,
+  count: (result: T) => number = () => 1,
+  cacheHit: (result: T) => boolean = () => false,
+): Promise<T> {
   const started = performance.now();
-  const finish = (resultCount: number | undefined, error?: unknown) => {
+  const finish = (resultCount: number | undefined, error?: unknown, hit = false) => {
     const executionTimeMs = performance.now() - started;
     const slow = executionTimeMs > ctx.options.slowOperationMs;
     if (slow) ctx.options.onWarning(`${operationType} took ${Math.round(executionTimeMs)} ms (slow operation threshold ${ctx.options.slowOperationMs} ms)`);
@@ -67,13 +74,14 @@ export async function instrument<T>(ctx: MemoryContext, operationType: string, m
       operationHash: measured.parameters === undefined ? undefined : sha256(JSON.stringify(measured.parameters)),
       executionTimeMs,
       resultCount,
+      cacheHit: hit,
       errorMessage: error === undefined ? undefined : error instanceof Error ? error.message : String(error),
       metadata: slow ? { slow: true } : {},
     });
   };
   try {
     const result = await work();
-    finish(count(result));
+    finish(count(result), undefined, cacheHit(result));
     return result;
   } catch (error) {
     finish(undefined, error);

@@ -50,7 +50,8 @@ function inBatch<T>(index: number, prepare: () => T): T {
   }
 }
 
-function prepareEmbedding(value: unknown, info: SchemaInfo): string | null {
+/** Validates an embedding against the installed dimension and formats it for pgvector. */
+export function prepareEmbedding(value: unknown, info: SchemaInfo): string | null {
   if (value === undefined || value === null) return null;
   if (!info.hasEmbedding) {
     throw invalidInput('embedding', 'was given but semantic search is disabled (pgvector is not installed)', 'Install pgvector and run migrate, or store the message without an embedding.');

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
-import { prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
+import { prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwnedSession } from './ownership';
 import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
@@ -183,6 +183,19 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   return batch.map((m) => (fresh[freshAt] === m ? stored[freshAt++] : { ...(existing.get(keyOf(m) as string) as StoredMessage), duplicate: true }));
 }
 
+/**
+ * Valid messages without an embedding get one from the configured embedder: one batched call,
+ * before the transaction, so a slow API holds no connection.
+ */
+async function withEmbeddings(ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<PreparedMessage[]> {
+  const embedder = ctx.options.embedder;
+  const missing = batch.filter((m) => m.embedding === null && m.content.trim() !== '');
+  if (!embedder || !info.hasEmbedding || missing.length === 0) return batch;
+  const vectors = await embedder.embed(missing.map((m) => m.content));
+  missing.forEach((m, k) => (m.embedding = prepareEmbedding(vectors[k], info)));
+  return batch;
+}
+
 export function messageOperations(ctx: MemoryContext) {
   /**
    * Stores one message or a batch in one transaction: all are written, or none (any bad
@@ -195,7 +208,7 @@ export function messageOperations(ctx: MemoryContext) {
       { userId: messages?.[0]?.userId, sessionId: messages?.[0]?.sessionId },
       async () => {
         const info = await schemaInfo(ctx);
-        const batch = prepareMessages(messages, info, ctx.options.maxContentBytes);
+        const batch = await withEmbeddings(ctx, info, prepareMessages(messages, info, ctx.options.maxContentBytes));
         return ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
       },
       (stored) => stored.length,

@@ -1,0 +1,54 @@
+import type { Queryable } from '../db/database';
+import { sha256, type MemoryContext } from '../memory/context';
+
+/**
+ * memory_retrieval_cache keyed by sha256(request key : user's memory generation). A write that
+ * changes the user's memory bumps the generation (migration 0003), so older entries are simply
+ * never asked for again; cleanExpired removes them at their TTL.
+ */
+
+const GENERATION = (ctx: MemoryContext, user: string) => `coalesce((SELECT generation FROM ${ctx.schema}.ltst_user_state WHERE user_id = ${user}), 0)`;
+
+/** One round trip: counts the hit and returns the cached bundle, or undefined on a miss. */
+export async function cachedBundle(db: Queryable, ctx: MemoryContext, requestKey: string, userId: string, now: Date): Promise<unknown | undefined> {
+  const { rows } = await db.query<{ retrieved_context: unknown }>(
+    `UPDATE ${ctx.schema}.memory_retrieval_cache SET cache_hit_count = cache_hit_count + 1, last_accessed = $3::timestamptz
+      WHERE cache_key = encode(sha256(convert_to($1 || ':' || ${GENERATION(ctx, '$2')}::text, 'UTF8')), 'hex')
+        AND user_id = $2 AND expires_at > $3::timestamptz
+      RETURNING retrieved_context`,
+    [requestKey, userId, now],
+  );
+  return rows[0]?.retrieved_context;
+}
+
+/** The generation the retrieval reads from; read it before searching, so the entry is never newer than its key. */
+export async function memoryGeneration(db: Queryable, ctx: MemoryContext, userId: string): Promise<number> {
+  const { rows } = await db.query<{ generation: string }>(`SELECT ${GENERATION(ctx, '$1')} AS generation`, [userId]);
+  return Number(rows[0].generation);
+}
+
+export interface CacheEntry {
+  requestKey: string;
+  generation: number;
+  userId: string;
+  sessionId: string | null;
+  query: string;
+  bundle: unknown;
+  scores: Record<string, number>;
+  retrievalTimeMs: number;
+  now: Date;
+}
+
+/** Stores the bundle for `cache_ttl_hours` (the system preference, default 1). */
+export async function storeBundle(db: Queryable, ctx: MemoryContext, entry: CacheEntry): Promise<void> {
+  await db.query(
+    `INSERT INTO ${ctx.schema}.memory_retrieval_cache
+       (cache_key, user_id, session_id, query_hash, retrieved_context, relevance_scores, retrieval_time_ms, last_accessed, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::timestamptz, $8::timestamptz,
+             $8::timestamptz + coalesce((SELECT CASE WHEN preference_value ~ '^[0-9]+(\\.[0-9]+)?$' THEN preference_value::float8 END
+                                           FROM ${ctx.schema}.user_preferences WHERE user_id = 'system' AND preference_key = 'cache_ttl_hours'), 1) * interval '1 hour')
+     ON CONFLICT (cache_key) DO UPDATE SET retrieved_context = EXCLUDED.retrieved_context, relevance_scores = EXCLUDED.relevance_scores,
+       retrieval_time_ms = EXCLUDED.retrieval_time_ms, expires_at = EXCLUDED.expires_at`,
+    [sha256(`${entry.requestKey}:${entry.generation}`), entry.userId, entry.sessionId, sha256(entry.query), JSON.stringify(entry.bundle), JSON.stringify(entry.scores), Math.round(entry.retrievalTimeMs), entry.now],
+  );
+}

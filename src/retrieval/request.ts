@@ -1,0 +1,81 @@
+import { invalidInput } from '../errors';
+import { ROLES, type Role } from '../memory/message-input';
+import { optionalDate, optionalId, requireId, requireOneOf, requireScore, requireWholeNumber } from '../memory/validation';
+
+export interface RetrieveContextRequest {
+  userId: string;
+  /** The conversation in progress: its recent window, context and related sessions. */
+  sessionId?: string;
+  /** What to recall; default: the session's latest human message. */
+  query?: string;
+  /** Newest messages of the session returned as short-term memory (default 10). */
+  recentLimit?: number;
+  /** Long-term results (default 8). */
+  topK?: number;
+  /** Recall from all of the user's sessions (default) or only this session. */
+  scope?: 'user' | 'session';
+  /** Only messages whose timestamp is in [from, to]. */
+  from?: Date | string;
+  to?: Date | string;
+  roles?: Role[];
+  messageTypes?: string[];
+  /** Drop long-term results scoring below this (0..1, default 0). */
+  minRelevance?: number;
+  /** Size of the rendered prompt block, in estimated tokens (default 2000). */
+  tokenBudget?: number;
+  includePreferences?: boolean;
+  includeContext?: boolean;
+  includeRelatedSessions?: boolean;
+  /** Preferences below this confidence are left out (default 0.5). */
+  minPreferenceConfidence?: number;
+  /** Half-life of the recency boost, in days (default 30). */
+  recencyHalfLifeDays?: number;
+  /** Serve and fill memory_retrieval_cache (default true). */
+  useCache?: boolean;
+}
+
+export type NormalizedRequest = Required<Omit<RetrieveContextRequest, 'sessionId' | 'query' | 'from' | 'to' | 'roles' | 'messageTypes'>> & {
+  sessionId: string | null;
+  query: string | null;
+  from: Date | null;
+  to: Date | null;
+  roles: Role[] | null;
+  messageTypes: string[] | null;
+};
+
+function optionalList<T extends string>(field: string, value: unknown, check: (field: string, item: unknown) => T): T[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length === 0) throw invalidInput(field, 'is not a non-empty list', `Pass a list such as ["human"], or leave ${field} out.`);
+  return value.map((item, index) => check(`${field}[${index}]`, item));
+}
+
+const flag = (value: unknown, fallback: boolean) => (value === undefined || value === null ? fallback : value === true);
+
+export function normalizeRequest(input: RetrieveContextRequest): NormalizedRequest {
+  const userId = requireId('userId', input?.userId);
+  const sessionId = optionalId('sessionId', input.sessionId) ?? null;
+  const scope = input.scope === undefined ? 'user' : requireOneOf('scope', input.scope, ['user', 'session'] as const);
+  if (scope === 'session' && !sessionId) throw invalidInput('sessionId', 'is missing for scope "session"', 'Set sessionId, or use scope "user".');
+  const query = input.query === undefined || input.query === null || input.query.trim() === '' ? null : String(input.query);
+  if (query === null && !sessionId) throw invalidInput('query', 'is missing', 'Set query, or set sessionId so the latest human message is used.');
+  return {
+    userId,
+    sessionId,
+    query,
+    scope,
+    recentLimit: requireWholeNumber('recentLimit', input.recentLimit, 10, 200),
+    topK: requireWholeNumber('topK', input.topK, 8, 100),
+    from: optionalDate('from', input.from) ?? null,
+    to: optionalDate('to', input.to) ?? null,
+    roles: optionalList('roles', input.roles, (field, item) => requireOneOf(field, item, ROLES)),
+    messageTypes: optionalList('messageTypes', input.messageTypes, requireId),
+    minRelevance: requireScore('minRelevance', input.minRelevance, 0),
+    tokenBudget: requireWholeNumber('tokenBudget', input.tokenBudget, 2000, 200_000, 1),
+    includePreferences: flag(input.includePreferences, true),
+    includeContext: flag(input.includeContext, true),
+    includeRelatedSessions: flag(input.includeRelatedSessions, true),
+    minPreferenceConfidence: requireScore('minPreferenceConfidence', input.minPreferenceConfidence, 0.5),
+    recencyHalfLifeDays: requireWholeNumber('recencyHalfLifeDays', input.recencyHalfLifeDays, 30, 36_500, 1),
+    useCache: flag(input.useCache, true),
+  };
+}

@@ -1,0 +1,185 @@
+import type { Queryable } from '../db/database';
+import { instrument, sha256, type MemoryContext } from '../memory/context';
+import { readLiveContext, type ContextEntry } from '../memory/context-entries';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
+import { forbiddenSession } from '../memory/ownership';
+import { readPreferences, recordPreferenceUse, type Preference } from '../memory/preferences';
+import { readRelatedSessions, type RelatedSession } from '../memory/relationships';
+import { schemaInfo } from '../memory/schema-info';
+import { toSession, type Session, type SessionRow } from '../memory/sessions';
+import { cachedBundle, memoryGeneration, storeBundle } from './cache';
+import { renderPrompt } from './prompt';
+import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
+import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay, reinforcedRelevance } from './scoring';
+import { textCandidates, vectorCandidates, type Candidate } from './search';
+
+export interface RelevantMessage extends StoredMessage {
+  /** Final score in [0, 1]. */
+  score: number;
+  /** The parts of it: cosine similarity, BM25, their rank fusion, recency and stored relevance. */
+  scores: { vector: number | null; text: number | null; fused: number; recency: number; relevance: number };
+}
+
+export interface ContextBundle {
+  query: string | null;
+  session: Session | null;
+  /** Short-term memory: the newest messages of the session, oldest first. */
+  recentMessages: StoredMessage[];
+  /** Long-term memory: the user's (or session's) best matches outside the recent window, best first. */
+  relevantMessages: RelevantMessage[];
+  context: ContextEntry[];
+  preferences: Preference[];
+  relatedSessions: RelatedSession[];
+  prompt: string;
+  stats: { totalMs: number; embeddingMs: number; searchMs: number; cacheHit: boolean; tokensUsed: number; candidates: { vector: number; text: number }; generation: number };
+}
+
+const DAY_MS = 86_400_000;
+
+async function latestHumanMessage(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string): Promise<string | null> {
+  const { rows } = await db.query<{ content: string }>(
+    `SELECT content FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 AND user_id = $2 AND role = 'human' ORDER BY message_index DESC LIMIT 1`,
+    [sessionId, userId],
+  );
+  return rows[0]?.content ?? null;
+}
+
+/** Fuses the two candidate lists and blends in recency and stored relevance; best first. */
+function rank(request: NormalizedRequest, vector: Candidate[], text: Awaited<ReturnType<typeof textCandidates>>, now: Date): RelevantMessage[] {
+  const { statistics } = text;
+  const idf = new Map([...statistics.documentFrequency].map(([term, df]) => [term, bm25Idf(statistics.documents, df)]));
+  const byId = new Map<string, { row: Candidate['row']; vector: number | null; text: number | null }>();
+  for (const c of vector) byId.set(c.row.message_id, { row: c.row, vector: c.similarity ?? null, text: null });
+  for (const c of text.candidates) {
+    const score = bm25(c.termFrequencies ?? new Map(), idf, c.length ?? 0, statistics.averageLength);
+    const found = byId.get(c.row.message_id);
+    if (found) found.text = score;
+    else byId.set(c.row.message_id, { row: c.row, vector: null, text: score });
+  }
+  const ranked = (key: 'vector' | 'text') =>
+    [...byId.entries()].filter(([, c]) => c[key] !== null).sort((a, b) => (b[1][key] as number) - (a[1][key] as number)).map(([id]) => id);
+  const fused = reciprocalRankFusion([{ ids: ranked('vector'), weight: 1 }, { ids: ranked('text'), weight: 1 }]);
+  const halfLife = request.recencyHalfLifeDays * DAY_MS;
+  return [...byId.entries()]
+    .map(([id, c]) => {
+      const parts = { fused: fused.get(id) ?? 0, recency: recencyDecay(now.getTime() - new Date(c.row.timestamp).getTime(), halfLife), relevance: Number(c.row.relevance_score) };
+      return { ...toMessage(c.row), score: blendScore(parts), scores: { vector: c.vector, text: c.text, ...parts } };
+    })
+    .filter((m) => m.score >= request.minRelevance)
+    .sort((a, b) => b.score - a.score || b.messageId - a.messageId)
+    .slice(0, request.topK);
+}
+
+/** Retrieved messages gain relevance; their sessions' relevance follows (moving average, weight 0.1). */
+async function reinforce(tx: Queryable, ctx: MemoryContext, userId: string, found: RelevantMessage[]): Promise<void> {
+  if (found.length === 0) return;
+  await tx.query(
+    `WITH changed AS (
+       UPDATE ${ctx.schema}.conversation_messages m SET relevance_score = x.relevance
+         FROM unnest($1::bigint[], $2::float8[]) AS x(id, relevance)
+        WHERE m.message_id = x.id AND m.user_id = $3
+       RETURNING m.session_id, m.relevance_score)
+     UPDATE ${ctx.schema}.conversation_sessions s SET relevance_score = least(1, 0.9 * s.relevance_score + 0.1 * c.relevance)
+       FROM (SELECT session_id, avg(relevance_score) AS relevance FROM changed GROUP BY session_id) c
+      WHERE s.session_id = c.session_id`,
+    [found.map((m) => m.messageId), found.map((m) => reinforcedRelevance(m.scores.relevance, m.score)), userId],
+  );
+}
+
+async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, started: number): Promise<ContextBundle> {
+  const now = ctx.options.clock();
+  const info = await schemaInfo(ctx);
+  // The query and its embedding come before the transaction: an embedding API call must not hold a connection.
+  const query = request.query ?? (request.sessionId ? await ctx.run((db) => latestHumanMessage(db, ctx, request.userId, request.sessionId as string)) : null);
+  const embedder = info.hasEmbedding ? ctx.options.embedder : undefined;
+  const embeddingStarted = performance.now();
+  const embedding = embedder && query ? (await embedder.embed([query]))[0] : undefined;
+  const embeddingMs = performance.now() - embeddingStarted;
+
+  return ctx.transaction(async (tx) => {
+    const searchStarted = performance.now();
+    const generation = await memoryGeneration(tx, ctx, request.userId);
+    let session: Session | null = null;
+    let recent: StoredMessage[] = [];
+    if (request.sessionId) {
+      const { rows } = await tx.query<SessionRow>(`SELECT * FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1`, [request.sessionId]);
+      if (rows[0] && rows[0].user_id !== request.userId) throw forbiddenSession(request.sessionId);
+      session = rows[0] ? toSession(rows[0]) : null;
+      if (session && request.recentLimit > 0) {
+        const newest = await tx.query<MessageRow>(
+          `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2`,
+          [request.sessionId, request.recentLimit],
+        );
+        recent = newest.rows.reverse().map((row) => toMessage(row));
+      }
+    }
+    const exclude = recent.map((m) => m.messageId);
+    const pool = Math.max(50, request.topK * 5);
+    const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool) : [];
+    const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() } };
+    const relevant = rank(request, vector, text, now);
+    await reinforce(tx, ctx, request.userId, relevant);
+
+    const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
+    await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
+    const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
+    const relatedSessions = request.includeRelatedSessions && session ? await readRelatedSessions(tx, ctx, request.userId, session.sessionId) : [];
+    const { prompt, tokens } = renderPrompt({ preferences, context, relevant, recent }, request.tokenBudget);
+    const searchMs = performance.now() - searchStarted;
+
+    // Dates become ISO strings here, exactly as a cache hit returns them.
+    const bundle: ContextBundle = JSON.parse(
+      JSON.stringify({
+        query,
+        session,
+        recentMessages: recent,
+        relevantMessages: relevant,
+        context,
+        preferences,
+        relatedSessions,
+        prompt,
+        stats: { totalMs: performance.now() - started, embeddingMs, searchMs, cacheHit: false, tokensUsed: tokens, candidates: { vector: vector.length, text: text.candidates.length }, generation },
+      }),
+    );
+    if (request.useCache && query) {
+      await storeBundle(tx, ctx, {
+        requestKey,
+        generation,
+        userId: request.userId,
+        sessionId: session ? session.sessionId : null,
+        query,
+        bundle,
+        scores: Object.fromEntries(relevant.map((m) => [m.messageId, m.score])),
+        retrievalTimeMs: bundle.stats.totalMs,
+        now,
+      });
+    }
+    return bundle;
+  });
+}
+
+export function retrievalOperations(ctx: MemoryContext) {
+  return {
+    /** The memory bundle an LLM prompt needs: recent window, relevant past turns, context, preferences, related sessions and a rendered prompt. */
+    async retrieveContext(input: RetrieveContextRequest): Promise<ContextBundle> {
+      const request = normalizeRequest(input);
+      const started = performance.now();
+      const { useCache, ...keyed } = request;
+      const requestKey = sha256(JSON.stringify({ ...keyed, embedder: ctx.options.embedder?.id ?? 'none' }));
+      return instrument(
+        ctx,
+        'retrieve_context',
+        { userId: request.userId, sessionId: request.sessionId ?? undefined, parameters: keyed },
+        async () => {
+          if (useCache) {
+            const hit = (await ctx.run((db) => cachedBundle(db, ctx, requestKey, request.userId, ctx.options.clock()))) as ContextBundle | undefined;
+            if (hit) return { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } };
+          }
+          return search(ctx, request, requestKey, started);
+        },
+        (bundle) => bundle.relevantMessages.length,
+        (bundle) => bundle.stats.cacheHit,
+      );
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { openMemory } from '../../src';
+import { hashEmbedder } from '../helpers/hash-embedder';
+import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
+
+describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) => {
+  let now = new Date('2026-06-01T12:00:00Z');
+  const embedder = hashEmbedder();
+  const store = openMemory({ ...config, memory: { embedder, clock: () => now } });
+  const s = `"${config.schema}"`;
+  const sql = <T>(text: string, values: unknown[] = []) => onDatabase(config, async (db) => (await db.query<T>(text, values)).rows);
+
+  useFreshSchema(config);
+  beforeAll(async () => {
+    // Two users whose memories share words and meanings: isolation must hold anyway.
+    for (const user of ['ana', 'ben']) {
+      await store.storeMessages([
+        { userId: user, sessionId: `${user}-trip`, role: 'human', content: 'I am planning a trip to Lisbon in May', timestamp: '2026-01-10T10:00:00Z' },
+        { userId: user, sessionId: `${user}-trip`, role: 'ai', content: 'Lisbon in May is warm; pack light clothes', timestamp: '2026-01-10T10:01:00Z' },
+        { userId: user, sessionId: `${user}-pets`, role: 'human', content: 'My cat Tom hates travelling', timestamp: '2026-02-01T09:00:00Z' },
+      ]);
+    }
+    await store.storeMessages([
+      { userId: 'ana', sessionId: 'ana-now', role: 'human', content: 'what should I pack for Lisbon?' },
+      { userId: 'ana', sessionId: 'ana-now', role: 'ai', content: 'sure' },
+      { userId: 'ana', sessionId: 'ana-now', role: 'human', content: 'and for the cat?' },
+    ]);
+    await store.upsertPreference({ userId: 'ana', key: 'units', value: 'metric', source: 'explicit' });
+    await store.upsertPreference({ userId: 'ana', key: 'tone', value: 'playful', source: 'inferred', confidence: 0.2 });
+    await store.setContext({ userId: 'ana', sessionId: 'ana-now', type: 'task', key: 'goal', value: 'packing list' });
+    await store.linkSessions({ userId: 'ana', source: 'ana-pets', target: 'ana-now', type: 'related', strength: 0.7 });
+  });
+
+  it("returns only the user's memories, the recent window apart, with the parts of each score", async () => {
+    const bundle = await store.retrieveContext({ userId: 'ana', sessionId: 'ana-now', query: 'trip to Lisbon packing', recentLimit: 2, useCache: false });
+    expect(bundle.recentMessages.map((m) => m.content)).toEqual(['sure', 'and for the cat?']);
+    const relevant = bundle.relevantMessages;
+    expect(relevant.length).toBeGreaterThan(0);
+    expect(new Set(relevant.map((m) => m.userId))).toEqual(new Set(['ana']));
+    expect(relevant.map((m) => m.content)).not.toContain('and for the cat?');
+    expect(relevant[0].content).toMatch(/Lisbon/);
+    expect(relevant[0].scores.vector).toBeGreaterThan(0);
+    expect(relevant[0].scores.text).toBeGreaterThan(0);
+    expect(relevant.map((m) => m.score)).toEqual([...relevant.map((m) => m.score)].sort((a, b) => b - a));
+    const benRows = await sql<{ id: string }>(`SELECT message_id::text AS id FROM ${s}.conversation_messages WHERE user_id = 'ben'`);
+    expect(relevant.filter((m) => benRows.some((r) => Number(r.id) === m.messageId))).toEqual([]);
+  });
+
+  it('adds live context, confident preferences (recording their use), related sessions and a prompt within the budget', async () => {
+    const bundle = await store.retrieveContext({ userId: 'ana', sessionId: 'ana-now', useCache: false });
+    expect(bundle.query).toBe('and for the cat?');
+    expect(bundle.context.map((c) => c.value)).toEqual(['packing list']);
+    expect(bundle.preferences.map((p) => p.key)).toEqual(['units']);
+    expect(bundle.relatedSessions.map((r) => r.relatedSessionId)).toContain('ana-pets');
+    expect(bundle.prompt).toMatch(/## User preferences\n- units: metric/);
+    expect(bundle.prompt).toMatch(/## Relevant memories\n- \[2026-02-01\] human: My cat Tom hates travelling/);
+    expect(bundle.prompt).toMatch(/## Recent conversation\nhuman: what should I pack for Lisbon\?\nai: sure\nhuman: and for the cat\?$/);
+    const [units] = await sql<{ usage_count: number }>(`SELECT usage_count FROM ${s}.user_preferences WHERE user_id = 'ana' AND preference_key = 'units'`);
+    expect(units.usage_count).toBeGreaterThanOrEqual(1);
+    const small = await store.retrieveContext({ userId: 'ana', sessionId: 'ana-now', tokenBudget: 20, useCache: false });
+    expect(small.stats.tokensUsed).toBeLessThanOrEqual(20);
+    expect(small.prompt.length).toBeLessThan(bundle.prompt.length);
+  });
+
+  it('serves a repeated request from the cache until a write changes that user\'s memory', async () => {
+    const request = { userId: 'ana', query: 'cat travelling', recentLimit: 0 };
+    const miss = await store.retrieveContext(request);
+    expect(miss.stats.cacheHit).toBe(false);
+    const calls = embedder.calls;
+    const hit = await store.retrieveContext(request);
+    expect(hit.stats.cacheHit).toBe(true);
+    expect(embedder.calls).toBe(calls); // a hit embeds nothing
+    expect(hit.relevantMessages.map((m) => m.messageId)).toEqual(miss.relevantMessages.map((m) => m.messageId));
+    await store.storeMessage({ userId: 'ben', sessionId: 'ben-pets', role: 'human', content: 'cat travelling again' });
+    expect((await store.retrieveContext(request)).stats.cacheHit).toBe(true); // another user's write
+    await store.storeMessage({ userId: 'ana', sessionId: 'ana-pets', role: 'human', content: 'Tom now likes the car' });
+    const after = await store.retrieveContext(request);
+    expect(after.stats.cacheHit).toBe(false);
+    expect(after.relevantMessages.map((m) => m.content)).toContain('Tom now likes the car');
+    const [entry] = await sql<{ n: number; hits: number; ms: number | null; qh: string }>(
+      `SELECT count(*)::int AS n, max(cache_hit_count) AS hits, max(retrieval_time_ms) AS ms, max(query_hash) AS qh FROM ${s}.memory_retrieval_cache WHERE user_id = 'ana'`,
+    );
+    expect(entry.hits).toBeGreaterThanOrEqual(2);
+    expect(entry.qh).toMatch(/^[0-9a-f]{64}$/);
+    now = new Date(now.getTime() + 2 * 3_600_000); // past cache_ttl_hours (1)
+    expect((await store.retrieveContext(request)).stats.cacheHit).toBe(false);
+    await store.flushMetrics();
+    const [metrics] = await sql<{ hits: number }>(`SELECT count(*) FILTER (WHERE cache_hit)::int AS hits FROM ${s}.memory_performance_metrics WHERE operation_type = 'retrieve_context'`);
+    expect(metrics.hits).toBeGreaterThanOrEqual(2);
+  });
+
+  it('raises the relevance of what it retrieves, and the session follows', async () => {
+    const before = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_sessions WHERE session_id = 'ana-trip'`);
+    const bundle = await store.retrieveContext({ userId: 'ana', query: 'Lisbon warm clothes', recentLimit: 0, useCache: false });
+    const top = bundle.relevantMessages[0];
+    const [row] = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_messages WHERE message_id = $1`, [top.messageId]);
+    expect(row.r).toBeGreaterThan(top.scores.relevance);
+    const after = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_sessions WHERE session_id = 'ana-trip'`);
+    expect(after[0].r).toBeGreaterThan(before[0].r);
+  });
+
+  it('works on full text alone without an embedder, and honours scope and filters', async () => {
+    const plain = openMemory(config);
+    const bundle = await plain.retrieveContext({ userId: 'ana', query: 'Lisbon', scope: 'session', sessionId: 'ana-trip', roles: ['ai'], recentLimit: 0, useCache: false });
+    expect(bundle.relevantMessages.map((m) => [m.sessionId, m.role, m.scores.vector])).toEqual([['ana-trip', 'ai', null]]);
+    const none = await plain.retrieveContext({ userId: 'ana', query: 'Lisbon', to: '2025-12-31T00:00:00Z', recentLimit: 0, useCache: false });
+    expect(none.relevantMessages).toEqual([]);
+  });
+
+  it("refuses bad requests and another user's session", async () => {
+    expect(await ltstErrorOf(store.retrieveContext({ userId: '', query: 'x' }))).toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
+    expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana', scope: 'session', query: 'x' }))).toMatchObject({ field: 'sessionId' });
+    expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana', query: 'x', topK: -1 }))).toMatchObject({ field: 'topK' });
+    expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana' }))).toMatchObject({ field: 'query' });
+    expect(await ltstErrorOf(store.retrieveContext({ userId: 'ben', sessionId: 'ana-now', query: 'x' }))).toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
