@@ -91,7 +91,7 @@ async function evaluate(provider, conversations, args) {
   const embedder = await makeEmbedder(provider);
   const database = args.url ? { connectionString: args.url } : { embedded: { dataDir: `memory://locomo-${provider}` } };
   if (args.url) await dropSchema(args.url);
-  const store = core.openMemory({ ...database, schema: SCHEMA, dimensions: DIMENSIONS, memory: { embedder } });
+  const store = core.openMemory({ ...database, schema: SCHEMA, dimensions: DIMENSIONS, embeddings: embedder ?? { provider: 'none' } });
   try {
     if (typeof store.retrieveContext !== 'function') {
       throw new Error('store.retrieveContext is not available in dist/core/index.js: run `npm run build` once the retrieval change is in place.');

@@ -1,5 +1,7 @@
 import { LtstError } from './errors';
 import type { MemoryOptions } from './memory/context';
+import type { Embedder } from './embeddings/embedder';
+import type { EmbedderConfig } from './embeddings';
 
 /** TLS settings handed to node-postgres as they are. */
 export type SslConfig = boolean | { rejectUnauthorized?: boolean; ca?: string; cert?: string; key?: string };
@@ -35,6 +37,8 @@ export interface MemoryConfig extends ServerConnectionConfig {
   idleTimeoutMs?: number;
   /** Limits and knobs of the memory operations (see MemoryOptions). */
   memory?: Partial<MemoryOptions>;
+  /** How messages and queries are embedded: a provider config or an Embedder (default `{ provider: 'local' }`). */
+  embeddings?: EmbedderConfig | Embedder;
 }
 
 export const DEFAULT_SCHEMA = 'public';

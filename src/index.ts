@@ -21,3 +21,4 @@ export type { ImportOptions, ImportReport } from './memory/importers';
 export type { ContextBundle, RelevantMessage } from './retrieval/retrieve';
 export type { RetrieveContextRequest } from './retrieval/request';
 export type { Embedder } from './embeddings/embedder';
+export { createEmbedder, type EmbedderConfig } from './embeddings';

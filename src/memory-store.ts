@@ -9,7 +9,9 @@ import { maintenanceOperations } from './memory/maintenance';
 import { messageOperations } from './memory/messages';
 import { flushAllMetrics, MetricsRecorder } from './memory/metrics';
 import { preferenceOperations } from './memory/preferences';
-import { forgetSchemaInfo } from './memory/schema-info';
+import { forgetSchemaInfo, schemaInfo } from './memory/schema-info';
+import { createEmbedder, type EmbedderConfig } from './embeddings';
+import type { Embedder } from './embeddings/embedder';
 import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
 import { readUsage, type UsageReport } from './memory/usage';
@@ -42,6 +44,13 @@ function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContex
     };
   }
   return guarded as T;
+}
+
+/** A configured provider is made for the dimension recorded at install, so the two always agree. */
+async function resolveEmbedder(embeddings: EmbedderConfig | Embedder, ctx: MemoryContext): Promise<Embedder | undefined> {
+  if ('embed' in embeddings) return embeddings;
+  if (embeddings.provider === 'none') return undefined;
+  return createEmbedder(embeddings, (await schemaInfo(ctx)).dimensions);
 }
 
 function operations(ctx: MemoryContext) {
@@ -92,7 +101,12 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     run,
     transaction: (work) => run((db) => db.transaction(work)),
     metrics: new MetricsRecorder(target.quoted, run),
+    embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
+      embedder = undefined;
+      throw error;
+    })),
   };
+  let embedder: Promise<Embedder | undefined> | undefined;
   return {
     ...operations(ctx),
     schema: schemaName,

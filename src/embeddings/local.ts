@@ -99,13 +99,15 @@ export function localEmbedder(dimensions: number): Embedder {
       hint: `Create the store with at most ${LOCAL_NATIVE_DIMENSIONS} dimensions (384 or 512 are usual) or use an API model that makes ${dimensions}.`,
     });
   }
-  const matrix = dimensions === LOCAL_NATIVE_DIMENSIONS ? undefined : projectionMatrix(LOCAL_NATIVE_DIMENSIONS, dimensions);
+  const projects = dimensions !== LOCAL_NATIVE_DIMENSIONS;
   return {
     id: `local:use-lite-${LOCAL_NATIVE_DIMENSIONS}>${dimensions}`,
     dimensions,
     async embed(texts: string[]): Promise<number[][]> {
       if (texts.length === 0) return [];
       const model = await loadLocalModel();
+      // Made on first use (about 0.2 s for 512 -> 384), then cached for the process.
+      const matrix = projects ? projectionMatrix(LOCAL_NATIVE_DIMENSIONS, dimensions) : undefined;
       const out: number[][] = [];
       for (let start = 0; start < texts.length; start += BATCH_SIZE) {
         let raw: number[][];

@@ -15,8 +15,6 @@ export interface MemoryOptions {
   clock: () => Date;
   /** Receives warnings such as slow operations; the core never prints. */
   onWarning: (message: string) => void;
-  /** Computes embeddings for stored messages and queries; undefined: none (full text and recency only). */
-  embedder?: Embedder;
 }
 
 /** What every memory module gets: the database, the quoted schema, options and metrics. */
@@ -27,6 +25,8 @@ export interface MemoryContext {
   run<T>(work: (db: Database) => Promise<T>): Promise<T>;
   transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>): Promise<T>;
   metrics: MetricsRecorder;
+  /** The embedder for stored messages and queries, made for the installed dimension; undefined: none. */
+  embedder(): Promise<Embedder | undefined>;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

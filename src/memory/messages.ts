@@ -188,9 +188,10 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
  * before the transaction, so a slow API holds no connection.
  */
 async function withEmbeddings(ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<PreparedMessage[]> {
-  const embedder = ctx.options.embedder;
   const missing = batch.filter((m) => m.embedding === null && m.content.trim() !== '');
-  if (!embedder || !info.hasEmbedding || missing.length === 0) return batch;
+  if (!info.hasEmbedding || missing.length === 0) return batch;
+  const embedder = await ctx.embedder();
+  if (!embedder) return batch;
   const vectors = await embedder.embed(missing.map((m) => m.content));
   missing.forEach((m, k) => (m.embedding = prepareEmbedding(vectors[k], info)));
   return batch;

@@ -58,7 +58,10 @@ function rank(request: NormalizedRequest, vector: Candidate[], text: Awaited<Ret
   }
   const ranked = (key: 'vector' | 'text') =>
     [...byId.entries()].filter(([, c]) => c[key] !== null).sort((a, b) => (b[1][key] as number) - (a[1][key] as number)).map(([id]) => id);
-  const fused = reciprocalRankFusion([{ ids: ranked('vector'), weight: 1 }, { ids: ranked('text'), weight: 1 }]);
+  const fused = reciprocalRankFusion([
+    { ids: ranked('vector'), weight: request.fusionWeights.vector },
+    { ids: ranked('text'), weight: request.fusionWeights.text },
+  ]);
   const halfLife = request.recencyHalfLifeDays * DAY_MS;
   return [...byId.entries()]
     .map(([id, c]) => {
@@ -91,7 +94,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const info = await schemaInfo(ctx);
   // The query and its embedding come before the transaction: an embedding API call must not hold a connection.
   const query = request.query ?? (request.sessionId ? await ctx.run((db) => latestHumanMessage(db, ctx, request.userId, request.sessionId as string)) : null);
-  const embedder = info.hasEmbedding ? ctx.options.embedder : undefined;
+  const embedder = info.hasEmbedding ? await ctx.embedder() : undefined;
   const embeddingStarted = performance.now();
   const embedding = embedder && query ? (await embedder.embed([query]))[0] : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
@@ -165,7 +168,7 @@ export function retrievalOperations(ctx: MemoryContext) {
       const request = normalizeRequest(input);
       const started = performance.now();
       const { useCache, ...keyed } = request;
-      const requestKey = sha256(JSON.stringify({ ...keyed, embedder: ctx.options.embedder?.id ?? 'none' }));
+      const requestKey = sha256(JSON.stringify({ ...keyed, embedder: (await ctx.embedder())?.id ?? 'none' }));
       return instrument(
         ctx,
         'retrieve_context',

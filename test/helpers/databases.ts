@@ -23,8 +23,10 @@ export const noVectorServerUrl = process.env.LTST_TEST_NOVECTOR_DATABASE_URL;
 export function testTargets(testFile: string): TestTarget[] {
   const base = path.basename(testFile).replace(/\.test\.ts$/, '').replace(/[^a-z0-9]+/gi, '_').toLowerCase();
   const schema = `ltst_t_${base}`.slice(0, 50);
-  const targets: TestTarget[] = [{ name: 'pglite', config: { embedded: { dataDir: `memory://${base}` }, schema } }];
-  if (serverUrl) targets.push({ name: 'postgres', config: { connectionString: serverUrl, schema } });
+  // No embedding model unless a test asks for one: the local model is tested on its own.
+  const common = { schema, embeddings: { provider: 'none' } } as const;
+  const targets: TestTarget[] = [{ name: 'pglite', config: { embedded: { dataDir: `memory://${base}` }, ...common } }];
+  if (serverUrl) targets.push({ name: 'postgres', config: { connectionString: serverUrl, ...common } });
   return targets;
 }
 

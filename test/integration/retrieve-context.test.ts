@@ -5,7 +5,7 @@ import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers
 describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) => {
   let now = new Date('2026-06-01T12:00:00Z');
   const embedder = hashEmbedder();
-  const store = openMemory({ ...config, memory: { embedder, clock: () => now } });
+  const store = openMemory({ ...config, embeddings: embedder, memory: { clock: () => now } });
   const s = `"${config.schema}"`;
   const sql = <T>(text: string, values: unknown[] = []) => onDatabase(config, async (db) => (await db.query<T>(text, values)).rows);
 
