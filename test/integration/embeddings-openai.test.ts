@@ -1,16 +1,6 @@
-import { LtstError } from '../../src/errors';
 import { createEmbedder, openAiCompatibleEmbedder, type OpenAiCompatibleOptions } from '../../src/embeddings';
+import { ltstErrorOf } from '../helpers/databases';
 import { closedPort, fakeVector, startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server';
-
-async function failure(call: Promise<unknown>): Promise<LtstError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(LtstError);
-    return error as LtstError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i], 0);
 
@@ -70,7 +60,7 @@ describe('openAiCompatibleEmbedder against a fake OpenAI server', () => {
 
   test('gives up after maxRetries with QUERY_FAILED', async () => {
     server.behaviour = { failures: 10 };
-    const error = await failure(embedder({ maxRetries: 2 }).embed(['a']));
+    const error = await ltstErrorOf(embedder({ maxRetries: 2 }).embed(['a']));
     expect(error.code).toBe('QUERY_FAILED');
     expect(error.message).toMatch(/500/);
     expect(server.requests).toHaveLength(3);
@@ -78,7 +68,7 @@ describe('openAiCompatibleEmbedder against a fake OpenAI server', () => {
 
   test('401: INVALID_CONFIG, API key rejected, not retried', async () => {
     server.behaviour = { apiKey: 'sk-right' };
-    const error = await failure(embedder({ apiKey: 'sk-wrong' }).embed(['a']));
+    const error = await ltstErrorOf(embedder({ apiKey: 'sk-wrong' }).embed(['a']));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/rejected the API key \(401\)/);
     expect(error.hint).toMatch(/API key/);
@@ -87,21 +77,21 @@ describe('openAiCompatibleEmbedder against a fake OpenAI server', () => {
 
   test('404 model not found: INVALID_CONFIG naming the model', async () => {
     server.behaviour = { models: ['text-embedding-3-small'] };
-    const error = await failure(embedder({ model: 'text-embedding-9-huge' }).embed(['a']));
+    const error = await ltstErrorOf(embedder({ model: 'text-embedding-9-huge' }).embed(['a']));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/"text-embedding-9-huge" not found/);
     expect(error.hint).toMatch(/model name/);
   });
 
   test('a wrong base URL path (404 without /v1) is INVALID_CONFIG too', async () => {
-    const error = await failure(embedder({ baseUrl: server.baseUrl.replace(/\/v1$/, '') }).embed(['a']));
+    const error = await ltstErrorOf(embedder({ baseUrl: server.baseUrl.replace(/\/v1$/, '') }).embed(['a']));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.hint).toMatch(/\/v1/);
   });
 
   test('vectors of the wrong length: INVALID_CONFIG "model returns N dimensions, store expects d"', async () => {
     server.behaviour = { wrongLength: 1536 };
-    const error = await failure(embedder().embed(['a']));
+    const error = await ltstErrorOf(embedder().embed(['a']));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toMatch(/returns 1536 dimensions, store expects 384/);
   });
@@ -121,7 +111,7 @@ describe('openAiCompatibleEmbedder against a fake OpenAI server', () => {
 
 test('connection refused: CONNECTION_FAILED naming the base URL', async () => {
   const baseUrl = `http://127.0.0.1:${await closedPort()}/v1`;
-  const error = await failure(openAiCompatibleEmbedder({ apiKey: 'k', baseUrl, model: 'text-embedding-3-small', dimensions: 8, retryBaseDelayMs: 1 }).embed(['a']));
+  const error = await ltstErrorOf(openAiCompatibleEmbedder({ apiKey: 'k', baseUrl, model: 'text-embedding-3-small', dimensions: 8, retryBaseDelayMs: 1 }).embed(['a']));
   expect(error.code).toBe('CONNECTION_FAILED');
   expect(error.message).toContain(baseUrl);
   expect(error.message).toMatch(/ECONNREFUSED/);
