@@ -22,3 +22,4 @@ export type { ContextBundle, RelevantMessage } from './retrieval/retrieve';
 export type { RetrieveContextRequest } from './retrieval/request';
 export type { Embedder } from './embeddings/embedder';
 export { createEmbedder, type EmbedderConfig } from './embeddings';
+export type { BackfillOptions, BackfillReport } from './memory/backfill';

@@ -2,6 +2,7 @@ import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } fr
 import type { Database } from './db/database';
 import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
+import { backfillOperations } from './memory/backfill';
 import { contextOperations } from './memory/context-entries';
 import { eventOperations } from './memory/events';
 import { importOperations } from './memory/importers';
@@ -66,6 +67,7 @@ function operations(ctx: MemoryContext) {
     ...maintenanceOperations(ctx),
     ...userDataOperations(ctx),
     ...retrievalOperations(ctx),
+    ...backfillOperations(ctx),
   });
 }
 

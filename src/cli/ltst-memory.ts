@@ -12,6 +12,7 @@ Commands:
   import <source>         import existing memory: conversation_memory or n8n_chat_histories
   cleanup                 remove expired cache and context entries
   archive                 archive sessions inactive for --inactive-days (default: memory_retention_days)
+  backfill                embed stored messages that have no embedding (local model)
 
 Connection (every command but sql):
   --url URL               postgres://user:password@host:port/database
@@ -24,8 +25,10 @@ Options:
   --no-vector             sql: leave out pgvector, the embedding column and its index
   --vector-schema S       sql: schema for the pgvector extension (default public)
   --table T               import: source table (default: the source's name)
-  --user-id U             import: owner of the imported sessions (default: a user_id column, else the session id)
+  --user-id U             import: owner of the imported sessions (default: a user_id column, else the session id);
+                          backfill: only this user's messages
   --inactive-days N       archive: days without activity
+  --batch-size N          backfill: messages per round (default 100)
   -h, --help              show this help
 `;
 
@@ -69,6 +72,11 @@ const STORE_COMMANDS: Record<string, (store: MemoryStore, values: Values, args: 
     print(await store.cleanExpired());
     return 0;
   },
+  async backfill(store, values) {
+    const size = values['batch-size'];
+    print(await store.backfillEmbeddings({ batchSize: size === undefined ? undefined : Number(size), userId: values['user-id'] as string | undefined }));
+    return 0;
+  },
   async archive(store, values) {
     const days = values['inactive-days'];
     print(await store.archiveSessions({ inactiveDays: days === undefined ? undefined : Number(days) }));
@@ -90,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       table: { type: 'string' },
       'user-id': { type: 'string' },
       'inactive-days': { type: 'string' },
+      'batch-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -78,6 +78,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     const imported = await cli(['import', 'n8n_chat_histories', '--embedded', dir, '--user-id', 'u1']);
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ written: 2, skipped: 0, integrity: { ok: true } });
+    expect(JSON.parse((await cli(['backfill', '--embedded', dir])).stdout)).toMatchObject({ embedded: 0, remaining: 0, embedder: 'local:use-lite-512>384' });
     expect(JSON.parse((await cli(['cleanup', '--embedded', dir])).stdout)).toEqual({ cache: 0, context: 0 });
     expect(JSON.parse((await cli(['archive', '--embedded', dir, '--inactive-days', '1'])).stdout)).toMatchObject({ archived: 0, inactiveDays: 1 });
     expect(await cli(['import', 'somewhere', '--embedded', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('conversation_memory or n8n_chat_histories') });
