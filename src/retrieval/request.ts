@@ -32,13 +32,22 @@ export interface RetrieveContextRequest {
   recencyHalfLifeDays?: number;
   /** Serve and fill memory_retrieval_cache (default true). */
   useCache?: boolean;
+  /** Turns on each side of a relevant message to return with it, from its session (0..5, default 0). */
+  neighbors?: number;
+  /** Also search a document_chunks table (content, embedding vector(d), metadata) by the query embedding. */
+  includeDocuments?: boolean;
+  /** The documents table, optionally schema-qualified (default document_chunks). */
+  documentsTable?: string;
+  /** Document chunks returned (default 5). */
+  topDocuments?: number;
   /** Weight of each retriever in the rank fusion (0..10; default vector 0.15, text 1, chosen on LoCoMo with the local model: see README). */
   fusionWeights?: { vector?: number; text?: number };
 }
 
 export const DEFAULT_FUSION_WEIGHTS = { vector: 0.15, text: 1 };
 
-export type NormalizedRequest = Required<Omit<RetrieveContextRequest, 'sessionId' | 'query' | 'from' | 'to' | 'roles' | 'messageTypes' | 'fusionWeights'>> & {
+export type NormalizedRequest = Required<Omit<RetrieveContextRequest, 'sessionId' | 'query' | 'from' | 'to' | 'roles' | 'messageTypes' | 'fusionWeights' | 'documentsTable'>> & {
+  documentsTable: string;
   fusionWeights: { vector: number; text: number };
   sessionId: string | null;
   query: string | null;
@@ -88,6 +97,10 @@ export function normalizeRequest(input: RetrieveContextRequest): NormalizedReque
     minPreferenceConfidence: requireScore('minPreferenceConfidence', input.minPreferenceConfidence, 0.5),
     recencyHalfLifeDays: requireWholeNumber('recencyHalfLifeDays', input.recencyHalfLifeDays, 30, 36_500, 1),
     useCache: flag(input.useCache, true),
+    neighbors: requireWholeNumber('neighbors', input.neighbors, 0, 5),
+    includeDocuments: flag(input.includeDocuments, false),
+    documentsTable: input.documentsTable === undefined ? 'document_chunks' : requireId('documentsTable', input.documentsTable),
+    topDocuments: requireWholeNumber('topDocuments', input.topDocuments, 5, 50, 1),
     fusionWeights: {
       vector: weight('fusionWeights.vector', input.fusionWeights?.vector, DEFAULT_FUSION_WEIGHTS.vector),
       text: weight('fusionWeights.text', input.fusionWeights?.text, DEFAULT_FUSION_WEIGHTS.text),

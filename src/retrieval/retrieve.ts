@@ -8,6 +8,7 @@ import { readRelatedSessions, type RelatedSession } from '../memory/relationship
 import { schemaInfo } from '../memory/schema-info';
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
 import { cachedBundle, memoryGeneration, storeBundle } from './cache';
+import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay, reinforcedRelevance } from './scoring';
@@ -18,6 +19,8 @@ export interface RelevantMessage extends StoredMessage {
   score: number;
   /** The parts of it: cosine similarity, BM25, their rank fusion, recency and stored relevance. */
   scores: { vector: number | null; text: number | null; fused: number; recency: number; relevance: number };
+  /** The turns around it in its session, oldest first, when `neighbors` was asked for. */
+  neighbors?: StoredMessage[];
 }
 
 export interface ContextBundle {
@@ -30,6 +33,7 @@ export interface ContextBundle {
   context: ContextEntry[];
   preferences: Preference[];
   relatedSessions: RelatedSession[];
+  documents: DocumentChunk[];
   prompt: string;
   stats: { totalMs: number; embeddingMs: number; searchMs: number; cacheHit: boolean; tokensUsed: number; candidates: { vector: number; text: number }; generation: number };
 }
@@ -122,6 +126,11 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
     const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() } };
     const relevant = rank(request, vector, text, now);
     await reinforce(tx, ctx, request.userId, relevant);
+    if (request.neighbors > 0) {
+      const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
+      for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
+    }
+    const documents = request.includeDocuments ? await documentChunks(tx, ctx, info.vectorSchema, request.documentsTable, embedding, request.topDocuments) : [];
 
     const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
     await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
@@ -140,6 +149,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
         context,
         preferences,
         relatedSessions,
+        documents,
         prompt,
         stats: { totalMs: performance.now() - started, embeddingMs, searchMs, cacheHit: false, tokensUsed: tokens, candidates: { vector: vector.length, text: text.candidates.length }, generation },
       }),
