@@ -17,6 +17,7 @@ import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
+import { flushAllRelevance, RelevanceRecorder } from './retrieval/relevance';
 import { retrievalOperations } from './retrieval/retrieve';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
@@ -82,8 +83,8 @@ export interface MemoryStore extends MemoryOperations {
   migrate(): Promise<MigrationReport>;
   /** The schema state, and once installed its usage (sizes, index use, triggers, cache hit rate); writes nothing. */
   health(): Promise<MemoryHealthReport>;
-  /** Writes buffered performance metrics now. */
-  flushMetrics(): Promise<void>;
+  /** Writes what is buffered now: performance metrics and the relevance gained by retrieved messages. */
+  flush(): Promise<void>;
   /** Flushes metrics and closes this store's shared connection (other stores on it reopen it on their next call). */
   close(): Promise<void>;
 }
@@ -103,6 +104,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     run,
     transaction: (work) => run((db) => db.transaction(work)),
     metrics: new MetricsRecorder(target.quoted, run),
+    relevance: new RelevanceRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;
       throw error;
@@ -122,8 +124,12 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
         const report = await health(db, target);
         return report.installed ? { ...report, usage: await readUsage(db, ctx, undefined, ctx.options.clock()) } : report;
       }),
-    flushMetrics: () => ctx.metrics.flush(),
+    flush: async () => {
+      await ctx.relevance.flush();
+      await ctx.metrics.flush();
+    },
     close: async () => {
+      await ctx.relevance.flush();
       await ctx.metrics.flush();
       await closeDatabase(config);
     },
@@ -132,6 +138,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
 
 /** Writes every store's buffered metrics, then closes every shared database of this process. */
 export async function closeAllMemory(): Promise<void> {
+  await flushAllRelevance();
   await flushAllMetrics();
   await closeAllDatabases();
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import type { Embedder } from '../embeddings/embedder';
+import type { RelevanceRecorder } from '../retrieval/relevance';
 import type { MetricsRecorder } from './metrics';
 
 /** Limits and knobs of the memory operations, with their defaults filled in. */
@@ -25,6 +26,7 @@ export interface MemoryContext {
   run<T>(work: (db: Database) => Promise<T>): Promise<T>;
   transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>): Promise<T>;
   metrics: MetricsRecorder;
+  relevance: RelevanceRecorder;
   /** The embedder for stored messages and queries, made for the installed dimension; undefined: none. */
   embedder(): Promise<Embedder | undefined>;
 }

@@ -11,7 +11,7 @@ import { cachedBundle, memoryGeneration, storeBundle } from './cache';
 import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
-import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay, reinforcedRelevance } from './scoring';
+import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
 import { textCandidates, vectorCandidates, type Candidate } from './search';
 
 export interface RelevantMessage extends StoredMessage {
@@ -77,22 +77,6 @@ function rank(request: NormalizedRequest, vector: Candidate[], text: Awaited<Ret
     .slice(0, request.topK);
 }
 
-/** Retrieved messages gain relevance; their sessions' relevance follows (moving average, weight 0.1). */
-async function reinforce(tx: Queryable, ctx: MemoryContext, userId: string, found: RelevantMessage[]): Promise<void> {
-  if (found.length === 0) return;
-  await tx.query(
-    `WITH changed AS (
-       UPDATE ${ctx.schema}.conversation_messages m SET relevance_score = x.relevance
-         FROM unnest($1::bigint[], $2::float8[]) AS x(id, relevance)
-        WHERE m.message_id = x.id AND m.user_id = $3
-       RETURNING m.session_id, m.relevance_score)
-     UPDATE ${ctx.schema}.conversation_sessions s SET relevance_score = least(1, 0.9 * s.relevance_score + 0.1 * c.relevance)
-       FROM (SELECT session_id, avg(relevance_score) AS relevance FROM changed GROUP BY session_id) c
-      WHERE s.session_id = c.session_id`,
-    [found.map((m) => m.messageId), found.map((m) => reinforcedRelevance(m.scores.relevance, m.score)), userId],
-  );
-}
-
 async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, started: number): Promise<ContextBundle> {
   const now = ctx.options.clock();
   const info = await schemaInfo(ctx);
@@ -125,7 +109,6 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
     const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool) : [];
     const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() } };
     const relevant = rank(request, vector, text, now);
-    await reinforce(tx, ctx, request.userId, relevant);
     if (request.neighbors > 0) {
       const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
       for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
@@ -184,11 +167,11 @@ export function retrievalOperations(ctx: MemoryContext) {
         'retrieve_context',
         { userId: request.userId, sessionId: request.sessionId ?? undefined, parameters: keyed },
         async () => {
-          if (useCache) {
-            const hit = (await ctx.run((db) => cachedBundle(db, ctx, requestKey, request.userId, ctx.options.clock()))) as ContextBundle | undefined;
-            if (hit) return { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } };
-          }
-          return search(ctx, request, requestKey, started);
+          const hit = useCache ? ((await ctx.run((db) => cachedBundle(db, ctx, requestKey, request.userId, ctx.options.clock()))) as ContextBundle | undefined) : undefined;
+          const bundle = hit ? { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } } : await search(ctx, request, requestKey, started);
+          // What was recalled gains relevance, also when it came from the cache: written in the background.
+          ctx.relevance.record(bundle.relevantMessages.map((m) => ({ messageId: m.messageId, score: m.score })));
+          return bundle;
         },
         (bundle) => bundle.relevantMessages.length,
         (bundle) => bundle.stats.cacheHit,

@@ -65,11 +65,6 @@ export function bm25(terms: Map<string, number>, idf: Map<string, number>, lengt
   return score;
 }
 
-/** A message's stored relevance after it was retrieved with `score`: it rises towards 1, never falls. */
-export function reinforcedRelevance(stored: number, score: number, rate = 0.1): number {
-  return 1 - (1 - stored) * (1 - rate * Math.min(1, Math.max(0, score)));
-}
-
 /** Tokens of a text, by the common estimate of 4 characters per token for English (no tokenizer). */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);

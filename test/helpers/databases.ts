@@ -3,6 +3,7 @@ import type { MemoryConfig } from '../../src/config';
 import { LtstError } from '../../src/errors';
 import { closeAllMemory, openMemory } from '../../src/memory-store';
 import { flushAllMetrics } from '../../src/memory/metrics';
+import { flushAllRelevance } from '../../src/retrieval/relevance';
 import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
 
@@ -67,6 +68,7 @@ export function useFreshSchema(config: MemoryConfig): void {
     await openMemory(config).migrate();
   });
   afterAll(async () => {
+    await flushAllRelevance();
     await flushAllMetrics();
     await dropSchema(config);
     await closeAllMemory();

@@ -111,7 +111,7 @@ describe.each(testTargets(__filename))('context entries on $name', ({ config }) 
   it('records a metric per operation, also for a failed one', async () => {
     await store.setContext({ sessionId: 's-alice-2', userId: 'alice', type: 'metric', key: 'k', value: 'v' });
     await ltstErrorOf(store.getContext({ sessionId: 's-bob', userId: 'alice' }));
-    await store.flushMetrics();
+    await store.flush();
     const metrics = await run(async (db) =>
       (await db.query<{ operation_type: string; user_id: string; session_id: string; result_count: number | null; error_message: string | null; operation_hash: string }>(
         `SELECT operation_type, user_id, session_id, result_count, error_message, operation_hash FROM ${s}.memory_performance_metrics WHERE operation_type IN ('set_context', 'get_context') ORDER BY metric_id`,

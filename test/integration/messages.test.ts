@@ -102,7 +102,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
   });
 
   it('records a metric for each call, failed ones with their error', async () => {
-    await store.flushMetrics();
+    await store.flush();
     const metrics = await rows<{ n: string; failed: string }>(
       `SELECT count(*) AS n, count(error_message) AS failed FROM ${s}.memory_performance_metrics WHERE operation_type = 'store_messages'`,
     );

@@ -146,7 +146,7 @@ describe.each(testTargets(__filename))('preferences on $name', ({ config }) => {
     await run((db) => db.query(`ALTER TABLE ${s}.user_preferences ADD CONSTRAINT no_boom CHECK (preference_value <> 'boom') NOT VALID`));
     await expect(store.upsertPreference({ userId: 'u-metric', key: 'k2', value: 'boom', source: 'explicit' })).rejects.toThrow(/no_boom/);
     await run((db) => db.query(`ALTER TABLE ${s}.user_preferences DROP CONSTRAINT no_boom`));
-    await store.flushMetrics();
+    await store.flush();
     const metrics = await run(async (db) =>
       (await db.query<{ result_count: number | null; error_message: string | null; session_id: string | null }>(
         `SELECT result_count, error_message, session_id FROM ${s}.memory_performance_metrics WHERE operation_type = 'upsert_preference' AND user_id = 'u-metric' ORDER BY metric_id`,

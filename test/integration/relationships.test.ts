@@ -128,7 +128,7 @@ describe('detectRelatedSessions without pgvector', () => {
   const warnings: string[] = [];
   const store = openMemory({ ...config, memory: { onWarning: (message) => warnings.push(message) } });
   // Buffered metrics must be written before the databases close, or their timer reopens one.
-  afterAll(() => store.flushMetrics());
+  afterAll(() => store.flush());
 
   it('returns an empty list and warns instead of failing', async () => {
     await store.migrate();

@@ -83,7 +83,7 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     expect(entry.qh).toMatch(/^[0-9a-f]{64}$/);
     now = new Date(now.getTime() + 2 * 3_600_000); // past cache_ttl_hours (1)
     expect((await store.retrieveContext(request)).stats.cacheHit).toBe(false);
-    await store.flushMetrics();
+    await store.flush();
     const [metrics] = await sql<{ hits: number }>(`SELECT count(*) FILTER (WHERE cache_hit)::int AS hits FROM ${s}.memory_performance_metrics WHERE operation_type = 'retrieve_context'`);
     expect(metrics.hits).toBeGreaterThanOrEqual(2);
   });
@@ -92,6 +92,7 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     const before = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_sessions WHERE session_id = 'ana-trip'`);
     const bundle = await store.retrieveContext({ userId: 'ana', query: 'Lisbon warm clothes', recentLimit: 0, useCache: false });
     const top = bundle.relevantMessages[0];
+    await store.flush(); // reinforcement is written in the background
     const [row] = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_messages WHERE message_id = $1`, [top.messageId]);
     expect(row.r).toBeGreaterThan(top.scores.relevance);
     const after = await sql<{ r: number }>(`SELECT relevance_score AS r FROM ${s}.conversation_sessions WHERE session_id = 'ana-trip'`);

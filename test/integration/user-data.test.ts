@@ -91,7 +91,7 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
   });
 
   it('deleteUserData removes one user completely in one transaction and leaves the others as they were', async () => {
-    await store.flushMetrics();
+    await store.flush();
     const before = await counts();
     expect(await store.deleteUserData('bob')).toEqual({
       userId: 'bob',
@@ -103,7 +103,7 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
       preferences: 2,
       metrics: before.memory_performance_metrics.bob,
     });
-    await store.flushMetrics();
+    await store.flush();
     const after = await counts();
     for (const table of TABLES) {
       expect(after[table].bob ?? 0).toBe(0);
@@ -117,14 +117,14 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
     // A trigger that fails the last step (metrics) after sessions, messages and preferences are gone.
     await q(`CREATE FUNCTION ${t('fail_delete')}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'deliberate failure'; END $$`);
     await q(`CREATE TRIGGER fail_delete BEFORE DELETE ON ${t('memory_performance_metrics')} FOR EACH ROW WHEN (OLD.user_id = 'carol') EXECUTE FUNCTION ${t('fail_delete')}()`);
-    await store.flushMetrics();
+    await store.flush();
     const before = await counts();
     try {
       await expect(store.deleteUserData('carol')).rejects.toThrow('deliberate failure');
     } finally {
       await q(`DROP TRIGGER fail_delete ON ${t('memory_performance_metrics')}`);
     }
-    await store.flushMetrics();
+    await store.flush();
     const after = await counts();
     for (const table of TABLES) expect([table, after[table]]).toEqual([table, before[table]]);
     expect((await store.exportUserData('carol')).sessions.flatMap((s) => s.messages)).toHaveLength(6);
@@ -147,7 +147,7 @@ describe('exportUserData on a database without pgvector', () => {
   const config = { embedded: { dataDir: 'memory://user_data_novector', vector: false }, schema: 'ltst_t_user_data_novector' };
   const store = openMemory(config);
   afterAll(async () => {
-    await store.flushMetrics();
+    await store.flush();
     await closeAllMemory();
   });
 

@@ -1,4 +1,4 @@
-import { blendScore, bm25, bm25Idf, estimateTokens, reciprocalRankFusion, recencyDecay, reinforcedRelevance, RRF_K } from '../../src/retrieval/scoring';
+import { blendScore, bm25, bm25Idf, estimateTokens, reciprocalRankFusion, recencyDecay, RRF_K } from '../../src/retrieval/scoring';
 
 describe('reciprocal rank fusion', () => {
   it('adds weight / (k + rank) per list and normalises by the best possible score', () => {
@@ -48,14 +48,7 @@ describe('BM25', () => {
   });
 });
 
-describe('relevance and tokens', () => {
-  it('raises stored relevance towards 1 with each retrieval, more for better matches', () => {
-    expect(reinforcedRelevance(0, 1)).toBeCloseTo(0.1, 12);
-    expect(reinforcedRelevance(0.5, 1)).toBeCloseTo(0.55, 12);
-    expect(reinforcedRelevance(0.5, 0.2)).toBeLessThan(reinforcedRelevance(0.5, 1));
-    expect(reinforcedRelevance(0.5, 5)).toBeLessThanOrEqual(1);
-  });
-
+describe('tokens', () => {
   it('estimates 4 characters per token', () => {
     expect(estimateTokens('')).toBe(0);
     expect(estimateTokens('abcd')).toBe(1);

@@ -1,0 +1,589 @@
+// retrieveContext at scale on a PostgreSQL server with pgvector, on the built bundle:
+//   node bench/retrieval.js [--url postgres://...] [--users 1000] [--per-user 100] [--queries 500]
+//                           [--sessions 5] [--seed 42] [--keep]
+// Default url: LTST_BENCH_DATABASE_URL. Works only in the schema ltst_bench_retrieval (dropped
+// before and after; --keep leaves it for inspection with psql). Steps:
+//   1. setup: migrate, store users x per-user synthetic messages (vocabulary of ~3,500 made-up
+//      words in 100 topics, 4 topics per user, sessions spread over a year) through storeMessages
+//      in calls of 500, embedded by a fast deterministic bag-of-words hashing embedder (384-d);
+//      ingest rate (HNSW index maintained incrementally), REINDEX time of the HNSW index, bytes per
+//      message, peak RSS of this process;
+//   2. retrieveContext latency (full bundle, useCache false) after 50 warm-up calls: wall time
+//      minus stats.embeddingMs, and stats.embeddingMs itself;
+//   3. cache hits: 200 of those requests with useCache true, twice; the second round's latency;
+//   4. HNSW recall@10 under the user filter against exact search (pg client, raw SQL);
+//   5. a markdown table and bench/results/retrieval.json.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Client } = require('pg');
+const { openMemory, closeAllMemory } = require('../dist/core/index.js');
+
+const SCHEMA = 'ltst_bench_retrieval';
+const DIMENSIONS = 384;
+const BATCH = 500;
+const WARMUP = 50;
+const CACHE_REQUESTS = 200;
+const RECALL_PAIRS = 200;
+const EF_SEARCH = 100;
+const TOPICS = 100;
+const WORDS_PER_TOPIC = 30;
+const GENERAL_WORDS = 500;
+const TOPICS_PER_USER = 4;
+const GOALS = { p50: 10, p95: 25, cacheP50: 2, recall: 0.95 };
+
+function usageError(message) {
+  console.error(`bench/retrieval.js: ${message}`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const args = { url: process.env.LTST_BENCH_DATABASE_URL, users: 1000, perUser: 100, queries: 500, sessions: 5, seed: 42, keep: false };
+  const whole = (flag, value, min) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) usageError(`${flag} must be a whole number >= ${min}, got ${value}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const [flag, inline] = argv[i].split(/=(.*)/s);
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    if (flag === '--url') args.url = value();
+    else if (flag === '--users') args.users = whole(flag, value(), 1);
+    else if (flag === '--per-user') args.perUser = whole(flag, value(), 20);
+    else if (flag === '--queries') args.queries = whole(flag, value(), 1);
+    else if (flag === '--sessions') args.sessions = whole(flag, value(), 1);
+    else if (flag === '--seed') args.seed = whole(flag, value(), 0);
+    else if (flag === '--keep') args.keep = true;
+    else if (flag === '--help' || flag === '-h') {
+      console.log('usage: node bench/retrieval.js [--url postgres://...] [--users 1000] [--per-user 100] [--queries 500] [--sessions 5] [--seed 42] [--keep]');
+      process.exit(0);
+    } else usageError(`unknown argument ${argv[i]} (try --help)`);
+  }
+  if (!args.url) {
+    console.error('bench/retrieval.js needs a PostgreSQL server with pgvector: set LTST_BENCH_DATABASE_URL or pass --url postgres://user:pw@host:5432/db');
+    process.exit(2);
+  }
+  if (!/^postgres(ql)?:\/\//.test(String(args.url))) usageError('--url must be a postgres:// connection string');
+  return args;
+}
+
+// ---------------------------------------------------------------- deterministic randomness
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a, 32 bits. */
+function hash32(text, seed = 0x811c9dc5) {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- the fast embedder
+
+const STOP = new Set('a an the and or but of to in on at for with about from by is are was were be been it this that i you we they he she my your our me us so just really also then than very some any what when how'.split(' '));
+
+/**
+ * Bag of words hashed into 384 dimensions (each word adds +-1 on 3 seeded positions), L2
+ * normalised: texts sharing words are near in cosine, unrelated texts near orthogonal. Deterministic
+ * and about a microsecond per word, so stats.embeddingMs is ~0 and the search dominates.
+ */
+function hashingEmbedder(dimensions = DIMENSIONS) {
+  const cache = new Map();
+  const slots = (word) => {
+    let s = cache.get(word);
+    if (!s) {
+      s = [];
+      for (let k = 0; k < 3; k += 1) {
+        const h = hash32(word, 0x811c9dc5 ^ (k * 0x9e3779b1));
+        s.push([h % dimensions, h & 0x80000000 ? -1 : 1]);
+      }
+      cache.set(word, s);
+    }
+    return s;
+  };
+  return {
+    id: `bench:bow-hash-${dimensions}`,
+    dimensions,
+    async embed(texts) {
+      return texts.map((text) => {
+        const v = new Float64Array(dimensions);
+        for (const word of String(text).toLowerCase().match(/[a-z]+/g) ?? []) {
+          if (STOP.has(word)) continue;
+          for (const [i, sign] of slots(word)) v[i] += sign;
+        }
+        let norm = 0;
+        for (let i = 0; i < dimensions; i += 1) norm += v[i] * v[i];
+        norm = Math.sqrt(norm);
+        if (norm === 0) {
+          v[hash32(String(text)) % dimensions] = 1;
+          norm = 1;
+        }
+        return Array.from(v, (x) => Number((x / norm).toFixed(6)));
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- synthetic corpus
+
+const ONSETS = ['b', 'c', 'd', 'f', 'g', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'w', 'z', 'br', 'cl', 'dr', 'gr', 'pl', 'st', 'tr', 'sh', 'ch'];
+const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'ea'];
+const CODAS = ['', '', '', 'n', 'r', 'l', 'm', 'x', 'nd', 'rt'];
+const FILLER = ['the', 'and', 'about', 'with', 'for', 'my', 'our', 'we', 'i', 'you', 'it', 'so', 'then', 'really', 'also', 'some'];
+
+function vocabulary(random) {
+  const seen = new Set(STOP);
+  const word = () => {
+    for (;;) {
+      const syllables = 2 + Math.floor(random() * 2);
+      let w = '';
+      for (let s = 0; s < syllables; s += 1) w += ONSETS[Math.floor(random() * ONSETS.length)] + VOWELS[Math.floor(random() * VOWELS.length)];
+      w += CODAS[Math.floor(random() * CODAS.length)];
+      if (!seen.has(w)) {
+        seen.add(w);
+        return w;
+      }
+    }
+  };
+  const topics = Array.from({ length: TOPICS }, () => Array.from({ length: WORDS_PER_TOPIC }, word));
+  const general = Array.from({ length: GENERAL_WORDS }, word);
+  return { topics, general, size: TOPICS * WORDS_PER_TOPIC + GENERAL_WORDS };
+}
+
+const pick = (random, list) => list[Math.floor(random() * list.length)];
+
+function makeUsers(args, random) {
+  const yearMs = 365 * 86_400_000;
+  const now = Date.now();
+  return Array.from({ length: args.users }, (_, u) => {
+    const topics = [];
+    while (topics.length < TOPICS_PER_USER) {
+      const t = Math.floor(random() * TOPICS);
+      if (!topics.includes(t)) topics.push(t);
+    }
+    const userId = `bench-user-${String(u).padStart(5, '0')}`;
+    const sessions = Array.from({ length: args.sessions }, (_, s) => ({
+      sessionId: `${userId}-s${s}`,
+      focus: topics[s % topics.length],
+      start: now - yearMs + Math.floor(random() * (yearMs - 86_400_000)),
+    }));
+    return { userId, topics, sessions };
+  });
+}
+
+function sentence(random, vocab, user, focus, min, max) {
+  const length = min + Math.floor(random() * (max - min + 1));
+  const words = [];
+  for (let i = 0; i < length; i += 1) {
+    const r = random();
+    if (r < 0.55) words.push(pick(random, vocab.topics[focus]));
+    else if (r < 0.7) words.push(pick(random, vocab.topics[pick(random, user.topics)]));
+    else if (r < 0.85) words.push(pick(random, vocab.general));
+    else words.push(pick(random, FILLER));
+  }
+  return words.join(' ');
+}
+
+/** The user's messages: per-user spread over the sessions, 45 s apart within a session. */
+function userMessages(random, vocab, user, perUser) {
+  const out = [];
+  const n = user.sessions.length;
+  user.sessions.forEach((session, s) => {
+    const count = Math.floor(perUser / n) + (s < perUser % n ? 1 : 0);
+    for (let i = 0; i < count; i += 1) {
+      out.push({
+        userId: user.userId,
+        sessionId: session.sessionId,
+        role: i % 2 === 0 ? 'human' : 'ai',
+        content: sentence(random, vocab, user, session.focus, 6, 22),
+        timestamp: new Date(session.start + i * 45_000),
+      });
+    }
+  });
+  return out;
+}
+
+const queryFor = (random, vocab, user) => sentence(random, vocab, user, pick(random, user.topics), 3, 6);
+
+// ---------------------------------------------------------------- helpers
+
+function percentile(values, p) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const round = (x, digits = 2) => (x === null || x === undefined ? null : Number(x.toFixed(digits)));
+const summary = (values) => ({ p50: round(percentile(values, 50)), p95: round(percentile(values, 95)), p99: round(percentile(values, 99)), max: round(Math.max(...values)), mean: round(values.reduce((a, b) => a + b, 0) / values.length), count: values.length });
+const log = (text) => process.stderr.write(`[retrieval] ${text}\n`);
+
+async function connect(url) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+async function dropSchema(url) {
+  const client = await connect(url);
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { os: `${os.type()} ${os.release()} ${os.arch()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? null, memoryGb: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version };
+}
+
+// ---------------------------------------------------------------- steps
+
+async function setup(args, store, client, random, vocab, users) {
+  let started = performance.now();
+  const migration = await store.migrate();
+  const migrateMs = performance.now() - started;
+  if (!migration.semanticSearch) throw new Error(`migrate reports semantic search off (${JSON.stringify(migration.warnings ?? [])}): the server needs pgvector`);
+
+  // Ingest: users in order, their messages flattened, calls of 500.
+  let pending = [];
+  let stored = 0;
+  let calls = 0;
+  const total = args.users * args.perUser;
+  const callMs = [];
+  started = performance.now();
+  const flush = async () => {
+    const t0 = performance.now();
+    await store.storeMessages(pending);
+    callMs.push(performance.now() - t0);
+    stored += pending.length;
+    calls += 1;
+    pending = [];
+    if (calls % 20 === 0) log(`stored ${stored.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round(stored / ((performance.now() - started) / 1000))}/s)`);
+  };
+  for (const user of users) {
+    for (const message of userMessages(random, vocab, user, args.perUser)) {
+      pending.push(message);
+      if (pending.length === BATCH) await flush();
+    }
+  }
+  if (pending.length > 0) await flush();
+  const ingestMs = performance.now() - started;
+  log(`ingest done: ${stored} messages in ${(ingestMs / 1000).toFixed(1)} s`);
+
+  // Preferences and context for one user in five: 3 preferences, 2 context entries per session.
+  started = performance.now();
+  let preferences = 0;
+  let contextEntries = 0;
+  for (let u = 0; u < users.length; u += 5) {
+    const user = users[u];
+    for (let k = 0; k < 3; k += 1) {
+      await store.upsertPreference({ userId: user.userId, key: `likes_${k}`, value: pick(random, vocab.topics[user.topics[k % user.topics.length]]), type: 'interest', source: 'explicit', confidence: 0.9 });
+      preferences += 1;
+    }
+    for (const session of user.sessions) {
+      await store.setContext({ sessionId: session.sessionId, userId: user.userId, type: 'task', key: 'goal', value: `plan the ${pick(random, vocab.topics[session.focus])} ${pick(random, vocab.general)}`, relevance: 0.8 });
+      await store.setContext({ sessionId: session.sessionId, userId: user.userId, type: 'entity', key: 'place', value: pick(random, vocab.general), relevance: 0.5 });
+      contextEntries += 2;
+    }
+  }
+  const extrasMs = performance.now() - started;
+
+  await client.query(`ANALYZE ${SCHEMA}.conversation_messages`);
+  const { rows: [sizes] } = await client.query(
+    `SELECT count(*)::bigint AS n, pg_total_relation_size('${SCHEMA}.conversation_messages') AS total,
+            pg_relation_size('${SCHEMA}.conversation_messages') AS heap,
+            pg_relation_size('${SCHEMA}.idx_conversation_messages_embedding') AS hnsw,
+            pg_relation_size('${SCHEMA}.idx_conversation_messages_content_fts') AS gin
+       FROM ${SCHEMA}.conversation_messages`,
+  );
+  const count = Number(sizes.n);
+
+  // HNSW build: REINDEX the index the migration created (the incremental build was the ingest).
+  const settings = Object.fromEntries((await client.query(`SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN ('maintenance_work_mem', 'max_parallel_maintenance_workers', 'shared_buffers', 'work_mem')`)).rows.map((r) => [r.name, r.value]));
+  const notices = [];
+  const onNotice = (notice) => notices.push(notice.message);
+  client.on('notice', onNotice);
+  let reindex;
+  started = performance.now();
+  try {
+    await client.query(`REINDEX INDEX ${SCHEMA}.idx_conversation_messages_embedding`);
+    reindex = { permitted: true, ms: Math.round(performance.now() - started), notices };
+  } catch (error) {
+    reindex = { permitted: false, error: `${error.code ?? ''} ${error.message}`.trim(), notices };
+  }
+  client.off('notice', onNotice);
+  const { rows: [after] } = await client.query(`SELECT pg_relation_size('${SCHEMA}.idx_conversation_messages_embedding') AS hnsw`);
+  log(reindex.permitted ? `REINDEX of the HNSW index: ${(reindex.ms / 1000).toFixed(1)} s` : `REINDEX refused: ${reindex.error}`);
+
+  return {
+    migrateMs: Math.round(migrateMs),
+    messages: count,
+    calls,
+    ingestMs: Math.round(ingestMs),
+    messagesPerSecond: Math.round(count / (ingestMs / 1000)),
+    callMs: summary(callMs),
+    preferences,
+    contextEntries,
+    preferencesAndContextMs: Math.round(extrasMs),
+    hnswBuild: { incremental: 'the index exists from the migration; the ingest time above includes maintaining it', reindex, settings },
+    bytes: {
+      perMessage: Math.round(Number(sizes.total) / count),
+      table: Number(sizes.total),
+      heap: Number(sizes.heap),
+      hnswIndexAfterIngest: Number(sizes.hnsw),
+      hnswIndexAfterReindex: Number(after.hnsw),
+      ginIndex: Number(sizes.gin),
+    },
+  };
+}
+
+function makeRequests(random, vocab, users, n) {
+  return Array.from({ length: n }, () => {
+    const user = pick(random, users);
+    return { userId: user.userId, sessionId: pick(random, user.sessions).sessionId, query: queryFor(random, vocab, user), recentLimit: 10, topK: 8 };
+  });
+}
+
+async function latency(store, requests) {
+  const search = [];
+  const embedding = [];
+  const wall = [];
+  const searchMs = [];
+  const slowest = [];
+  let relevant = 0;
+  let withPreferences = 0;
+  let withContext = 0;
+  for (const request of requests) {
+    const t0 = performance.now();
+    const bundle = await store.retrieveContext({ ...request, useCache: false });
+    const ms = performance.now() - t0;
+    if (bundle.stats.cacheHit) throw new Error('a useCache: false request reported a cache hit');
+    wall.push(ms);
+    embedding.push(bundle.stats.embeddingMs);
+    search.push(ms - bundle.stats.embeddingMs);
+    searchMs.push(bundle.stats.searchMs);
+    relevant += bundle.relevantMessages.length;
+    if (bundle.preferences.length > 0) withPreferences += 1;
+    if (bundle.context.length > 0) withContext += 1;
+    slowest.push({ ms: round(ms), searchMs: round(bundle.stats.searchMs), candidates: bundle.stats.candidates, request });
+  }
+  slowest.sort((a, b) => b.ms - a.ms);
+  return {
+    withoutEmbeddingMs: summary(search),
+    embeddingMs: summary(embedding),
+    wallMs: summary(wall),
+    statsSearchMs: summary(searchMs),
+    meanRelevantMessages: round(relevant / requests.length),
+    withPreferences,
+    withContext,
+    slowest: slowest.slice(0, 5),
+  };
+}
+
+async function cacheHits(store, requests) {
+  for (const request of requests) await store.retrieveContext({ ...request, useCache: true });
+  const ms = [];
+  let hits = 0;
+  for (const request of requests) {
+    const t0 = performance.now();
+    const bundle = await store.retrieveContext({ ...request, useCache: true });
+    ms.push(performance.now() - t0);
+    if (bundle.stats.cacheHit === true) hits += 1;
+  }
+  return { requests: requests.length, hits, allHits: hits === requests.length, ms: summary(ms) };
+}
+
+async function recall(client, random, vocab, users, embedder) {
+  const pairs = [];
+  for (let i = 0; i < RECALL_PAIRS; i += 1) {
+    const user = pick(random, users);
+    pairs.push({ userId: user.userId, vector: `[${(await embedder.embed([queryFor(random, vocab, user)]))[0].join(',')}]` });
+  }
+  const sql = (limit) =>
+    `SELECT message_id, embedding OPERATOR(public.<=>) $2::public.vector AS distance FROM ${SCHEMA}.conversation_messages
+      WHERE user_id = $1 AND embedding IS NOT NULL ORDER BY embedding OPERATOR(public.<=>) $2::public.vector LIMIT ${limit}`;
+  // With only seqscan and bitmapscan off the planner still prefers the btree (user_id, "timestamp")
+  // plus a top-N sort (exact) for a user of ~100 rows; enable_sort off leaves the HNSW index as the
+  // only way to produce the order.
+  const approximateSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`;
+  // The plan retrieveContext's vectorCandidates gets: its settings, no planner switches, LIMIT 50.
+  const retrievalSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order`;
+  const inTransaction = async (settings, work) => {
+    await client.query('BEGIN');
+    try {
+      await client.query(settings);
+      return await work();
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+
+  // The plan: the HNSW index must be the one ordering the rows.
+  const planOf = async (settings) =>
+    inTransaction(settings, async () => (await client.query(`EXPLAIN ${sql(10)}`, [pairs[0].userId, pairs[0].vector])).rows.map((r) => r['QUERY PLAN']).join('\n').replace(/'\[[^\]]*\]'/g, "'[...]'"));
+  const approximatePlan = await planOf(approximateSettings);
+  const usesHnsw = /idx_conversation_messages_embedding/.test(approximatePlan);
+  const exactPlan = await planOf('SET LOCAL enable_indexscan = off');
+  const retrievalPlan = await inTransaction(retrievalSettings, async () => (await client.query(`EXPLAIN ${sql(50)}`, [pairs[0].userId, pairs[0].vector])).rows.map((r) => r['QUERY PLAN']).join('\n').replace(/'\[[^\]]*\]'/g, "'[...]'"));
+  const retrievalUsesHnsw = /idx_conversation_messages_embedding/.test(retrievalPlan);
+  if (!usesHnsw) log(`WARNING: the approximate query does not use the HNSW index:\n${approximatePlan}`);
+
+  let intersect = 0;
+  let intersectTies = 0;
+  let intersect50 = 0;
+  let short = 0;
+  const approxMs = [];
+  const exactMs = [];
+  for (const pair of pairs) {
+    let t0 = performance.now();
+    const approx = await inTransaction(approximateSettings, async () => (await client.query(sql(10), [pair.userId, pair.vector])).rows);
+    approxMs.push(performance.now() - t0);
+    // As vectorCandidates uses it: 50 candidates (ef_search 100), re-sorted by distance, top 10.
+    const approx50 = await inTransaction(approximateSettings, async () => (await client.query(sql(50), [pair.userId, pair.vector])).rows);
+    t0 = performance.now();
+    const exact = await inTransaction('SET LOCAL enable_indexscan = off', async () => (await client.query(sql(10), [pair.userId, pair.vector])).rows);
+    exactMs.push(performance.now() - t0);
+    if (approx.length < 10) short += 1;
+    const truth = new Set(exact.map((r) => String(r.message_id)));
+    intersect += approx.filter((r) => truth.has(String(r.message_id))).length;
+    // Ties at the 10th exact distance count as found (identical distances are interchangeable).
+    const kth = Number(exact[exact.length - 1]?.distance ?? Infinity);
+    intersectTies += approx.filter((r) => truth.has(String(r.message_id)) || Number(r.distance) <= kth + 1e-9).length;
+    const top10of50 = approx50.sort((a, b) => a.distance - b.distance).slice(0, 10);
+    intersect50 += top10of50.filter((r) => truth.has(String(r.message_id))).length;
+  }
+  return {
+    pairs: pairs.length,
+    efSearch: EF_SEARCH,
+    iterativeScan: 'relaxed_order',
+    usesHnsw,
+    plannerSwitches: 'enable_seqscan, enable_bitmapscan and enable_sort off',
+    retrievalUsesHnsw,
+    recallAt10: round(intersect / (10 * pairs.length), 4),
+    recallAt10CountingTies: round(intersectTies / (10 * pairs.length), 4),
+    recallAt10FromTop50Resorted: round(intersect50 / (10 * pairs.length), 4),
+    resultsShorterThan10: short,
+    approximateMs: summary(approxMs),
+    exactMs: summary(exactMs),
+    approximatePlan,
+    exactPlan,
+    retrievalPlan,
+  };
+}
+
+// ---------------------------------------------------------------- report
+
+function table(result) {
+  const { setup: s, retrieval: r, cache: c, recall: h } = result;
+  const ok = (good) => (good ? 'met' : '**missed**');
+  const ms = (x) => `${x.toFixed(2)} ms`;
+  const lines = [
+    `retrieveContext on PostgreSQL (${result.server}), ${s.messages.toLocaleString('en')} messages, ${result.parameters.users.toLocaleString('en')} users x ${result.parameters.perUser} (${result.parameters.sessions} sessions each), ${result.date}, node ${result.machine.node}, ${result.machine.cpus} cores\n`,
+    '| figure | value | goal |',
+    '| --- | --- | --- |',
+    `| ingest, storeMessages in calls of 500 (HNSW maintained incrementally) | ${s.messagesPerSecond.toLocaleString('en')} messages/s; ${(s.ingestMs / 1000).toFixed(1)} s total | |`,
+    `| HNSW build, REINDEX (maintenance_work_mem ${s.hnswBuild.settings.maintenance_work_mem}) | ${s.hnswBuild.reindex.permitted ? `${(s.hnswBuild.reindex.ms / 1000).toFixed(1)} s` : `not permitted: ${s.hnswBuild.reindex.error}`} | |`,
+    `| bytes per message (table + indexes + TOAST) | ${s.bytes.perMessage.toLocaleString('en')} (HNSW ${Math.round(s.bytes.hnswIndexAfterIngest / s.messages)}) | |`,
+    `| peak RSS of the bench process | ${result.peakRssMb} MB | |`,
+    `| retrieveContext p50, without query embedding | ${ms(r.withoutEmbeddingMs.p50)} | <= ${GOALS.p50} ms: ${ok(r.withoutEmbeddingMs.p50 <= GOALS.p50)} |`,
+    `| retrieveContext p95, without query embedding | ${ms(r.withoutEmbeddingMs.p95)} | <= ${GOALS.p95} ms: ${ok(r.withoutEmbeddingMs.p95 <= GOALS.p95)} |`,
+    `| query embedding p50 / p95 (bench hashing embedder) | ${ms(r.embeddingMs.p50)} / ${ms(r.embeddingMs.p95)} | |`,
+    `| cache hit p50 / p95 (${c.hits}/${c.requests} hits) | ${ms(c.ms.p50)} / ${ms(c.ms.p95)} | p50 <= ${GOALS.cacheP50} ms: ${ok(c.ms.p50 <= GOALS.cacheP50 && c.allHits)} |`,
+    `| HNSW recall@10 under the user filter (ef_search ${h.efSearch}, relaxed_order${h.usesHnsw ? '' : ', index NOT used'}) | ${h.recallAt10.toFixed(3)} | >= ${GOALS.recall}: ${ok(h.recallAt10 >= GOALS.recall && h.usesHnsw)} |`,
+    `| recall@10 as vectorCandidates reads it (top 10 of 50, re-sorted) | ${h.recallAt10FromTop50Resorted.toFixed(3)} | |`,
+    `| plan of retrieveContext's vector query (no planner switches) | ${h.retrievalUsesHnsw ? 'HNSW index' : 'no HNSW: ' + (h.retrievalPlan.match(/(Index Scan using \S+|Bitmap Heap Scan|Seq Scan)/)?.[0] ?? 'other')} | |`,
+  ];
+  return lines.join('\n');
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const runStarted = performance.now();
+  const random = mulberry32(args.seed);
+  const vocab = vocabulary(random);
+  const users = makeUsers(args, random);
+  const embedder = hashingEmbedder();
+
+  await dropSchema(args.url);
+  const client = await connect(args.url);
+  const store = openMemory({ connectionString: args.url, schema: SCHEMA, dimensions: DIMENSIONS, embeddings: embedder });
+  let result;
+  try {
+    const { rows: [server] } = await client.query(`SELECT current_setting('server_version') AS version, (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector`);
+    log(`PostgreSQL ${server.version}, pgvector ${server.pgvector}; ${args.users} users x ${args.perUser} messages`);
+    const setupResult = await setup(args, store, client, random, vocab, users);
+
+    const requests = makeRequests(random, vocab, users, WARMUP + args.queries);
+    for (const request of requests.slice(0, WARMUP)) await store.retrieveContext({ ...request, useCache: false });
+    const measured = requests.slice(WARMUP);
+    log(`measuring ${measured.length} retrieveContext calls`);
+    const retrieval = await latency(store, measured);
+    log(`retrieveContext p50 ${retrieval.withoutEmbeddingMs.p50} ms, p95 ${retrieval.withoutEmbeddingMs.p95} ms (without embedding)`);
+    const cacheRequests = Array.from({ length: CACHE_REQUESTS }, (_, i) => measured[i % measured.length]);
+    const cache = await cacheHits(store, cacheRequests);
+    log(`cache hit p50 ${cache.ms.p50} ms (${cache.hits}/${cache.requests} hits)`);
+    const recallResult = await recall(client, random, vocab, users, embedder);
+    log(`HNSW recall@10 ${recallResult.recallAt10} (index used: ${recallResult.usesHnsw})`);
+
+    result = {
+      benchmark: 'retrieveContext at scale',
+      date: new Date().toISOString(),
+      machine: machine(),
+      server: `PostgreSQL ${server.version}, pgvector ${server.pgvector}`,
+      parameters: {
+        users: args.users,
+        perUser: args.perUser,
+        sessions: args.sessions,
+        queries: args.queries,
+        warmup: WARMUP,
+        batch: BATCH,
+        seed: args.seed,
+        vocabulary: vocab.size,
+        topics: TOPICS,
+        topicsPerUser: TOPICS_PER_USER,
+        embedder: embedder.id,
+        dimensions: DIMENSIONS,
+        request: { recentLimit: 10, topK: 8, useCache: false, scope: 'user' },
+        cacheRequests: CACHE_REQUESTS,
+        recallPairs: RECALL_PAIRS,
+      },
+      goals: { retrieveP50Ms: GOALS.p50, retrieveP95Ms: GOALS.p95, cacheHitP50Ms: GOALS.cacheP50, recallAt10: GOALS.recall },
+      setup: setupResult,
+      retrieval,
+      cache,
+      recall: recallResult,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      runSeconds: 0,
+    };
+  } finally {
+    await store.close().catch(() => {});
+    await closeAllMemory().catch(() => {});
+    await client.end().catch(() => {});
+    if (!args.keep) await dropSchema(args.url).catch((error) => log(`could not drop ${SCHEMA}: ${error.message}`));
+    else log(`schema ${SCHEMA} kept (--keep): drop it with DROP SCHEMA ${SCHEMA} CASCADE`);
+  }
+  result.runSeconds = Math.round((performance.now() - runStarted) / 1000);
+  const file = path.join(__dirname, 'results', 'retrieval.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(table(result));
+  console.log(`\nRun took ${result.runSeconds} s; results in ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,80 @@
+import type { Database } from '../db/database';
+
+/** How much one retrieval with score s raises a message's relevance r: r' = 1 - (1 - r)(1 - RATE * s). */
+export const REINFORCEMENT_RATE = 0.1;
+/** A session's relevance moves this far towards the mean relevance of its retrieved messages. */
+export const SESSION_FOLLOW_RATE = 0.1;
+
+const FLUSH_ROWS = 200;
+const FLUSH_INTERVAL_MS = 1_000;
+
+/** Recorders holding unwritten reinforcements, so closing everything can write them first. */
+const pending = new Set<RelevanceRecorder>();
+
+export async function flushAllRelevance(): Promise<void> {
+  await Promise.all([...pending].map((recorder) => recorder.flush()));
+}
+
+/**
+ * Retrieved messages gain relevance, and their sessions follow; written in batches off the request
+ * path. Updating a message row writes a new version into every index of conversation_messages,
+ * HNSW included (about 1 ms per row at 100k messages), which a retrieval should not wait for.
+ */
+export class RelevanceRecorder {
+  private buffer: Array<{ messageId: number; score: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly schema: string,
+    private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  record(found: Array<{ messageId: number; score: number }>): void {
+    if (found.length === 0) return;
+    this.buffer.push(...found);
+    pending.add(this);
+    if (this.buffer.length >= FLUSH_ROWS) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes every buffered reinforcement now, in message id order (no deadlock between writers). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.buffer.sort((a, b) => a.messageId - b.messageId);
+    this.buffer = [];
+    pending.delete(this);
+    if (rows.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => this.write(rows));
+    return this.flushing;
+  }
+
+  private async write(rows: Array<{ messageId: number; score: number }>): Promise<void> {
+    try {
+      await this.run((db) =>
+        db.query(
+          `WITH found AS (
+             -- A message retrieved several times in one batch is reinforced once per retrieval.
+             SELECT id, exp(sum(ln(1 - $3::float8 * least(1, greatest(0, score))))) AS keep
+               FROM unnest($1::bigint[], $2::float8[]) AS x(id, score) GROUP BY id
+           ), changed AS (
+             UPDATE ${this.schema}.conversation_messages m SET relevance_score = 1 - (1 - m.relevance_score) * f.keep
+               FROM found f WHERE m.message_id = f.id
+             RETURNING m.session_id, m.relevance_score)
+           UPDATE ${this.schema}.conversation_sessions s
+              SET relevance_score = least(1, (1 - $4::float8) * s.relevance_score + $4::float8 * c.relevance)
+             FROM (SELECT session_id, avg(relevance_score) AS relevance FROM changed GROUP BY session_id) c
+            WHERE s.session_id = c.session_id`,
+          [rows.map((r) => r.messageId), rows.map((r) => r.score), REINFORCEMENT_RATE, SESSION_FOLLOW_RATE],
+        ),
+      );
+    } catch (error) {
+      this.onError(`Could not record the relevance of ${rows.length} retrieved messages: ${(error as Error).message}`);
+    }
+  }
+}
