@@ -25,7 +25,7 @@ const BATCH = 500;
 const WARMUP = 50;
 const CACHE_REQUESTS = 200;
 const RECALL_PAIRS = 200;
-const EF_SEARCH = 100;
+let EF_SEARCH = 100;
 const TOPICS = 100;
 const WORDS_PER_TOPIC = 30;
 const GENERAL_WORDS = 500;
@@ -38,7 +38,7 @@ function usageError(message) {
 }
 
 function parseArgs(argv) {
-  const args = { url: process.env.LTST_BENCH_DATABASE_URL, users: 1000, perUser: 100, queries: 500, sessions: 5, seed: 42, keep: false };
+  const args = { url: process.env.LTST_BENCH_DATABASE_URL, users: 1000, perUser: 100, queries: 500, sessions: 5, seed: 42, keep: false, recallOnly: false };
   const whole = (flag, value, min) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) usageError(`${flag} must be a whole number >= ${min}, got ${value}`);
@@ -54,8 +54,10 @@ function parseArgs(argv) {
     else if (flag === '--sessions') args.sessions = whole(flag, value(), 1);
     else if (flag === '--seed') args.seed = whole(flag, value(), 0);
     else if (flag === '--keep') args.keep = true;
+    else if (flag === '--recall-only') args.recallOnly = args.keep = true;
+    else if (flag === '--ef-search') EF_SEARCH = whole(flag, value(), 1);
     else if (flag === '--help' || flag === '-h') {
-      console.log('usage: node bench/retrieval.js [--url postgres://...] [--users 1000] [--per-user 100] [--queries 500] [--sessions 5] [--seed 42] [--keep]');
+      console.log('usage: node bench/retrieval.js [--url postgres://...] [--users 1000] [--per-user 100] [--queries 500] [--sessions 5] [--seed 42] [--keep] [--ef-search 100] [--recall-only]');
       process.exit(0);
     } else usageError(`unknown argument ${argv[i]} (try --help)`);
   }
@@ -517,8 +519,15 @@ async function main() {
   const users = makeUsers(args, random);
   const embedder = hashingEmbedder();
 
-  await dropSchema(args.url);
   const client = await connect(args.url);
+  if (args.recallOnly) {
+    // On a schema kept by an earlier --keep run: only the recall measurement, for tuning ef_search.
+    const result = await recall(client, random, vocab, users, embedder);
+    log(`ef_search ${EF_SEARCH}: recall@10 ${result.recallAt10}, top 10 of 50 ${result.recallAt10Of50 ?? ''}`);
+    await client.end();
+    return;
+  }
+  await dropSchema(args.url);
   const store = openMemory({ connectionString: args.url, schema: SCHEMA, dimensions: DIMENSIONS, embeddings: embedder });
   let result;
   try {
