@@ -1,6 +1,7 @@
 // retrieveContext at scale on a PostgreSQL server with pgvector, on the built bundle:
 //   node bench/retrieval.js [--url postgres://...] [--users 1000] [--per-user 100] [--queries 500]
-//                           [--sessions 5] [--seed 42] [--keep]
+//                           [--big-users 2] [--big-per-user 25000] [--sessions 5] [--seed 42]
+//                           [--keep] [--ef-search 100] [--recall-only]
 // Default url: LTST_BENCH_DATABASE_URL. Works only in the schema ltst_bench_retrieval (dropped
 // before and after; --keep leaves it for inspection with psql). Steps:
 //   1. setup: migrate, store users x per-user synthetic messages (vocabulary of ~3,500 made-up
@@ -11,7 +12,9 @@
 //   2. retrieveContext latency (full bundle, useCache false) after 50 warm-up calls: wall time
 //      minus stats.embeddingMs, and stats.embeddingMs itself;
 //   3. cache hits: 200 of those requests with useCache true, twice; the second round's latency;
-//   4. HNSW recall@10 under the user filter against exact search (pg client, raw SQL);
+//   4. HNSW recall@10 under the user filter against exact search (pg client, raw SQL): for the
+//      small users with the index forced (retrieveContext searches them exactly), and for the large
+//      users as retrieveContext's HNSW plan reads it, plus the large users' retrieveContext latency;
 //   5. a markdown table and bench/results/retrieval.json.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -38,7 +41,7 @@ function usageError(message) {
 }
 
 function parseArgs(argv) {
-  const args = { url: process.env.LTST_BENCH_DATABASE_URL, users: 1000, perUser: 100, queries: 500, sessions: 5, seed: 42, keep: false, recallOnly: false };
+  const args = { url: process.env.LTST_BENCH_DATABASE_URL, users: 1000, perUser: 100, bigUsers: 2, bigPerUser: 25_000, queries: 500, sessions: 5, seed: 42, keep: false, recallOnly: false };
   const whole = (flag, value, min) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) usageError(`${flag} must be a whole number >= ${min}, got ${value}`);
@@ -54,6 +57,8 @@ function parseArgs(argv) {
     else if (flag === '--sessions') args.sessions = whole(flag, value(), 1);
     else if (flag === '--seed') args.seed = whole(flag, value(), 0);
     else if (flag === '--keep') args.keep = true;
+    else if (flag === '--big-users') args.bigUsers = whole(flag, value(), 0);
+    else if (flag === '--big-per-user') args.bigPerUser = whole(flag, value(), 20);
     else if (flag === '--recall-only') args.recallOnly = args.keep = true;
     else if (flag === '--ef-search') EF_SEARCH = whole(flag, value(), 1);
     else if (flag === '--help' || flag === '-h') {
@@ -169,19 +174,22 @@ const pick = (random, list) => list[Math.floor(random() * list.length)];
 function makeUsers(args, random) {
   const yearMs = 365 * 86_400_000;
   const now = Date.now();
-  return Array.from({ length: args.users }, (_, u) => {
+  // Besides the many small users, a few large ones: past the exact-search threshold, retrieveContext
+  // searches them through the HNSW index.
+  return Array.from({ length: args.users + args.bigUsers }, (_, u) => {
+    const big = u >= args.users;
     const topics = [];
     while (topics.length < TOPICS_PER_USER) {
       const t = Math.floor(random() * TOPICS);
       if (!topics.includes(t)) topics.push(t);
     }
-    const userId = `bench-user-${String(u).padStart(5, '0')}`;
+    const userId = big ? `bench-big-${u - args.users}` : `bench-user-${String(u).padStart(5, '0')}`;
     const sessions = Array.from({ length: args.sessions }, (_, s) => ({
       sessionId: `${userId}-s${s}`,
       focus: topics[s % topics.length],
       start: now - yearMs + Math.floor(random() * (yearMs - 86_400_000)),
     }));
-    return { userId, topics, sessions };
+    return { userId, topics, sessions, big, perUser: big ? args.bigPerUser : args.perUser };
   });
 }
 
@@ -263,7 +271,7 @@ async function setup(args, store, client, random, vocab, users) {
   let pending = [];
   let stored = 0;
   let calls = 0;
-  const total = args.users * args.perUser;
+  const total = users.reduce((sum, user) => sum + user.perUser, 0);
   const callMs = [];
   started = performance.now();
   const flush = async () => {
@@ -276,7 +284,7 @@ async function setup(args, store, client, random, vocab, users) {
     if (calls % 20 === 0) log(`stored ${stored.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round(stored / ((performance.now() - started) / 1000))}/s)`);
   };
   for (const user of users) {
-    for (const message of userMessages(random, vocab, user, args.perUser)) {
+    for (const message of userMessages(random, vocab, user, user.perUser)) {
       pending.push(message);
       if (pending.length === BATCH) await flush();
     }
@@ -408,7 +416,7 @@ async function cacheHits(store, requests) {
   return { requests: requests.length, hits, allHits: hits === requests.length, ms: summary(ms) };
 }
 
-async function recall(client, random, vocab, users, embedder) {
+async function recall(client, random, vocab, users, embedder, forceHnsw = true) {
   const pairs = [];
   for (let i = 0; i < RECALL_PAIRS; i += 1) {
     const user = pick(random, users);
@@ -420,7 +428,9 @@ async function recall(client, random, vocab, users, embedder) {
   // With only seqscan and bitmapscan off the planner still prefers the btree (user_id, "timestamp")
   // plus a top-N sort (exact) for a user of ~100 rows; enable_sort off leaves the HNSW index as the
   // only way to produce the order.
-  const approximateSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`;
+  const approximateSettings = forceHnsw
+    ? `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
+    : `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order`;
   // The plan retrieveContext's vectorCandidates gets: its settings, no planner switches, LIMIT 50.
   const retrievalSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order`;
   const inTransaction = async (settings, work) => {
@@ -506,6 +516,12 @@ function table(result) {
     `| cache hit p50 / p95 (${c.hits}/${c.requests} hits) | ${ms(c.ms.p50)} / ${ms(c.ms.p95)} | p50 <= ${GOALS.cacheP50} ms: ${ok(c.ms.p50 <= GOALS.cacheP50 && c.allHits)} |`,
     `| HNSW recall@10 under the user filter (ef_search ${h.efSearch}, relaxed_order${h.usesHnsw ? '' : ', index NOT used'}) | ${h.recallAt10.toFixed(3)} | >= ${GOALS.recall}: ${ok(h.recallAt10 >= GOALS.recall && h.usesHnsw)} |`,
     `| recall@10 as vectorCandidates reads it (top 10 of 50, re-sorted) | ${h.recallAt10FromTop50Resorted.toFixed(3)} | |`,
+    ...(result.largeUsers
+      ? [
+          `| large users (${result.largeUsers.users} x ${result.largeUsers.messagesEach.toLocaleString('en')} messages): retrieveContext's HNSW search, recall@10 (top 10 of 50) | ${result.largeUsers.recall.recallAt10FromTop50Resorted.toFixed(3)}${result.largeUsers.recall.retrievalUsesHnsw ? '' : ' (index NOT used)'} | >= ${GOALS.recall}: ${ok(result.largeUsers.recall.recallAt10FromTop50Resorted >= GOALS.recall)} |`,
+          `| large users: retrieveContext p50 / p95 without embedding | ${ms(result.largeUsers.latency.withoutEmbeddingMs.p50)} / ${ms(result.largeUsers.latency.withoutEmbeddingMs.p95)} | |`,
+        ]
+      : []),
     `| plan of retrieveContext's vector query (no planner switches) | ${h.retrievalUsesHnsw ? 'HNSW index' : 'no HNSW: ' + (h.retrievalPlan.match(/(Index Scan using \S+|Bitmap Heap Scan|Seq Scan)/)?.[0] ?? 'other')} | |`,
   ];
   return lines.join('\n');
@@ -535,7 +551,8 @@ async function main() {
     log(`PostgreSQL ${server.version}, pgvector ${server.pgvector}; ${args.users} users x ${args.perUser} messages`);
     const setupResult = await setup(args, store, client, random, vocab, users);
 
-    const requests = makeRequests(random, vocab, users, WARMUP + args.queries);
+    const small = users.filter((user) => !user.big);
+    const requests = makeRequests(random, vocab, small, WARMUP + args.queries);
     for (const request of requests.slice(0, WARMUP)) await store.retrieveContext({ ...request, useCache: false });
     const measured = requests.slice(WARMUP);
     log(`measuring ${measured.length} retrieveContext calls`);
@@ -544,8 +561,12 @@ async function main() {
     const cacheRequests = Array.from({ length: CACHE_REQUESTS }, (_, i) => measured[i % measured.length]);
     const cache = await cacheHits(store, cacheRequests);
     log(`cache hit p50 ${cache.ms.p50} ms (${cache.hits}/${cache.requests} hits)`);
-    const recallResult = await recall(client, random, vocab, users, embedder);
+    const recallResult = await recall(client, random, vocab, small, embedder);
     log(`HNSW recall@10 ${recallResult.recallAt10} (index used: ${recallResult.usesHnsw})`);
+    const bigUsers = users.filter((user) => user.big);
+    const bigRecall = bigUsers.length ? await recall(client, random, vocab, bigUsers, embedder, false) : null;
+    if (bigRecall) log(`large users, retrieveContext's HNSW plan: recall@10 ${bigRecall.recallAt10FromTop50Resorted} (index used: ${bigRecall.retrievalUsesHnsw})`);
+    const bigLatency = bigUsers.length ? await latency(store, makeRequests(random, vocab, bigUsers, 100)) : null;
 
     result = {
       benchmark: 'retrieveContext at scale',
@@ -574,6 +595,7 @@ async function main() {
       retrieval,
       cache,
       recall: recallResult,
+      largeUsers: bigRecall && { users: bigUsers.length, messagesEach: args.bigPerUser, recall: bigRecall, latency: bigLatency },
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       runSeconds: 0,
     };

@@ -97,6 +97,8 @@ export function userDataOperations(ctx: MemoryContext) {
             const sessions = await remove('conversation_sessions');
             const preferences = await remove('user_preferences');
             const metrics = await remove('memory_performance_metrics');
+            // Last: the deletes above touched the user's generation row.
+            await remove('ltst_user_state');
             return { userId: user, sessions, messages, context, relationships, cache, preferences, metrics };
           }),
         (result) => result.sessions + result.messages + result.context + result.relationships + result.cache + result.preferences + result.metrics,

@@ -21,10 +21,16 @@ export async function cachedBundle(db: Queryable, ctx: MemoryContext, requestKey
   return rows[0]?.retrieved_context;
 }
 
-/** The generation the retrieval reads from; read it before searching, so the entry is never newer than its key. */
-export async function memoryGeneration(db: Queryable, ctx: MemoryContext, userId: string): Promise<number> {
-  const { rows } = await db.query<{ generation: string }>(`SELECT ${GENERATION(ctx, '$1')} AS generation`, [userId]);
-  return Number(rows[0].generation);
+/**
+ * The generation the retrieval reads from (read before searching, so an entry is never newer than
+ * its key) and the user's message count.
+ */
+export async function userState(db: Queryable, ctx: MemoryContext, userId: string): Promise<{ generation: number; messageCount: number }> {
+  const { rows } = await db.query<{ generation: string | null; message_count: string | null }>(
+    `SELECT generation, message_count FROM ${ctx.schema}.ltst_user_state WHERE user_id = $1`,
+    [userId],
+  );
+  return { generation: Number(rows[0]?.generation ?? 0), messageCount: Number(rows[0]?.message_count ?? 0) };
 }
 
 export interface CacheEntry {

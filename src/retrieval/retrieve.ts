@@ -7,12 +7,12 @@ import { readPreferences, recordPreferenceUse, type Preference } from '../memory
 import { readRelatedSessions, type RelatedSession } from '../memory/relationships';
 import { schemaInfo } from '../memory/schema-info';
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
-import { cachedBundle, memoryGeneration, storeBundle } from './cache';
+import { cachedBundle, storeBundle, userState } from './cache';
 import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
-import { textCandidates, vectorCandidates, type Candidate } from './search';
+import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, type Candidate } from './search';
 
 export interface RelevantMessage extends StoredMessage {
   /** Final score in [0, 1]. */
@@ -89,7 +89,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
 
   return ctx.transaction(async (tx) => {
     const searchStarted = performance.now();
-    const generation = await memoryGeneration(tx, ctx, request.userId);
+    const { generation, messageCount } = await userState(tx, ctx, request.userId);
     let session: Session | null = null;
     let recent: StoredMessage[] = [];
     if (request.sessionId) {
@@ -106,7 +106,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
     }
     const exclude = recent.map((m) => m.messageId);
     const pool = Math.max(50, request.topK * 5);
-    const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool) : [];
+    const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, messageCount <= EXACT_SEARCH_MAX_MESSAGES) : [];
     const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() } };
     const relevant = rank(request, vector, text, now);
     if (request.neighbors > 0) {

@@ -39,19 +39,28 @@ function filters(request: NormalizedRequest, exclude: number[], values: unknown[
 }
 
 /**
- * Nearest messages by cosine distance through the HNSW index. Iterative scan (pgvector 0.8+) keeps
- * searching the graph until enough rows pass the user filter, so a small user among many is not
- * starved; relaxed order is re-sorted here.
+ * Up to this many messages a user's nearest messages are found exactly, through the user's index and
+ * a sort: a few milliseconds, and exact. HNSW filtered to one user is approximate, and poor when the
+ * user is a small share of the graph (measured: 0.88 recall@10 for 100 messages among 150,000).
  */
-export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: number[], exclude: number[], limit: number): Promise<Candidate[]> {
-  await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(40, limit * 2)}; SET LOCAL hnsw.iterative_scan = relaxed_order`);
+export const EXACT_SEARCH_MAX_MESSAGES = 20_000;
+
+/**
+ * Nearest messages by cosine distance: exactly for users up to EXACT_SEARCH_MAX_MESSAGES, else
+ * through the HNSW index with iterative scan (pgvector 0.8+), which keeps searching the graph until
+ * enough rows pass the user filter; relaxed order is re-sorted here.
+ */
+export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: number[], exclude: number[], limit: number, exact: boolean): Promise<Candidate[]> {
+  if (!exact) await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(40, limit * 2)}; SET LOCAL hnsw.iterative_scan = relaxed_order`);
   const values: unknown[] = [`[${embedding.join(',')}]`];
   const where = filters(request, exclude, values);
+  const distance = `m.embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector`;
   const { rows } = await tx.query<MessageRow & { relevance_score: number; distance: number }>(
-    `SELECT ${COLUMNS}, m.embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector AS distance
+    `SELECT ${COLUMNS}, ${distance} AS distance
        FROM ${ctx.schema}.conversation_messages m
       WHERE ${where} AND m.embedding IS NOT NULL
-      ORDER BY m.embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector
+      -- "+ 0" makes the order an expression the HNSW index cannot serve: exact search.
+      ORDER BY ${exact ? `(${distance}) + 0` : distance}
       LIMIT ${limit}`,
     values,
   );

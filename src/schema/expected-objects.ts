@@ -23,6 +23,7 @@ export const EXPECTED_FUNCTIONS = [
   'prevent_owner_change',
   'bump_memory_generation',
   'bump_memory_generation_on_learning',
+  'bump_memory_generation_for_messages',
 ];
 
 export const EXPECTED_TRIGGERS = [

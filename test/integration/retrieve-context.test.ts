@@ -126,6 +126,17 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     expect(absent.documents).toEqual([]);
   });
 
+  it("keeps each user's message count for the choice between exact and HNSW search", async () => {
+    const count = async (user: string) => (await sql<{ n: number; c: string }>(
+      `SELECT (SELECT count(*)::int FROM ${s}.conversation_messages WHERE user_id = $1) AS n, (SELECT message_count::text FROM ${s}.ltst_user_state WHERE user_id = $1) AS c`, [user]))[0];
+    const before = await count('ana');
+    expect(Number(before.c)).toBe(before.n);
+    await sql(`DELETE FROM ${s}.conversation_messages WHERE user_id = 'ana' AND session_id = 'ana-pets'`);
+    const after = await count('ana');
+    expect(after.n).toBeLessThan(before.n);
+    expect(Number(after.c)).toBe(after.n);
+  });
+
   it("refuses bad requests and another user's session", async () => {
     expect(await ltstErrorOf(store.retrieveContext({ userId: '', query: 'x' }))).toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
     expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana', scope: 'session', query: 'x' }))).toMatchObject({ field: 'sessionId' });

@@ -4,7 +4,7 @@ import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 const HASH = 'd'.repeat(64);
 const USERS = ['alice', 'bob', 'carol'];
 /** Every table holding per-user rows, with the column naming the user. */
-const TABLES = ['conversation_sessions', 'conversation_messages', 'conversation_context', 'session_relationships', 'memory_retrieval_cache', 'user_preferences', 'memory_performance_metrics'];
+const TABLES = ['conversation_sessions', 'conversation_messages', 'conversation_context', 'session_relationships', 'memory_retrieval_cache', 'user_preferences', 'memory_performance_metrics', 'ltst_user_state'];
 
 describe.each(testTargets(__filename))('user data operations on $name', ({ config }) => {
   const t = (name: string) => `"${config.schema}".${name}`;
