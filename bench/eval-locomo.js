@@ -10,11 +10,11 @@
 // recall_all@10 (every evidence turn in the top 10). Writes bench/results/locomo-<provider>.json
 // and prints a markdown table.
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const core = require('../dist/core/index.js');
 const { DATA_DIR, CATEGORIES, loadLocomo, scoreQuestion, summarise } = require('./locomo-data.js');
+const { dropSchema, machine } = require('./common');
 
 const SCHEMA = 'ltst_eval_locomo';
 const DIMENSIONS = 384;
@@ -51,33 +51,14 @@ async function makeEmbedder(provider) {
   return embedder;
 }
 
-async function dropSchema(url) {
-  const { Client } = require('pg');
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
-
-function machine() {
-  const cpus = os.cpus();
+function machineWithCommit() {
   let commit = null;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     // not a git checkout
   }
-  return {
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? null,
-    memoryGb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    node: process.version,
-    commit,
-  };
+  return { ...machine(), commit };
 }
 
 /** The evidence turn ids of one retrieved message: its metadata.diaId, else the id it was stored under. */
@@ -90,7 +71,7 @@ function diaIdOf(message, byMessageId) {
 async function evaluate(provider, conversations, args) {
   const embedder = await makeEmbedder(provider);
   const database = args.url ? { connectionString: args.url } : { embedded: { dataDir: `memory://locomo-${provider}` } };
-  if (args.url) await dropSchema(args.url);
+  if (args.url) await dropSchema(args.url, SCHEMA);
   const store = core.openMemory({ ...database, schema: SCHEMA, dimensions: DIMENSIONS, embeddings: embedder ?? { provider: 'none' } });
   try {
     if (typeof store.retrieveContext !== 'function') {
@@ -171,7 +152,7 @@ async function evaluate(provider, conversations, args) {
     };
   } finally {
     await store.close();
-    if (args.url) await dropSchema(args.url).catch(() => {});
+    if (args.url) await dropSchema(args.url, SCHEMA).catch(() => {});
   }
 }
 
@@ -209,7 +190,7 @@ async function main() {
     const report = {
       benchmark: 'locomo-retrieval',
       date: new Date().toISOString(),
-      machine: machine(),
+      machine: machineWithCommit(),
       protocol: { scope: 'user', topK: TOP_K, recentLimit: 0, useCache: false, categories: CATEGORIES, schema: SCHEMA },
       dataset,
       ...result,

@@ -17,10 +17,10 @@
 //      users as retrieveContext's HNSW plan reads it, plus the large users' retrieveContext latency;
 //   5. a markdown table and bench/results/retrieval.json.
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { Client } = require('pg');
 const { openMemory, closeAllMemory } = require('../dist/core/index.js');
+const { dropSchema, machine } = require('./common');
 
 const SCHEMA = 'ltst_bench_retrieval';
 const DIMENSIONS = 384;
@@ -245,19 +245,6 @@ async function connect(url) {
   return client;
 }
 
-async function dropSchema(url) {
-  const client = await connect(url);
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return { os: `${os.type()} ${os.release()} ${os.arch()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? null, memoryGb: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version };
-}
 
 // ---------------------------------------------------------------- steps
 
@@ -543,7 +530,7 @@ async function main() {
     await client.end();
     return;
   }
-  await dropSchema(args.url);
+  await dropSchema(args.url, SCHEMA);
   const store = openMemory({ connectionString: args.url, schema: SCHEMA, dimensions: DIMENSIONS, embeddings: embedder });
   let result;
   try {
@@ -603,7 +590,7 @@ async function main() {
     await store.close().catch(() => {});
     await closeAllMemory().catch(() => {});
     await client.end().catch(() => {});
-    if (!args.keep) await dropSchema(args.url).catch((error) => log(`could not drop ${SCHEMA}: ${error.message}`));
+    if (!args.keep) await dropSchema(args.url, SCHEMA).catch((error) => log(`could not drop ${SCHEMA}: ${error.message}`));
     else log(`schema ${SCHEMA} kept (--keep): drop it with DROP SCHEMA ${SCHEMA} CASCADE`);
   }
   result.runSeconds = Math.round((performance.now() - runStarted) / 1000);

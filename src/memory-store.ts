@@ -8,7 +8,8 @@ import { eventOperations } from './memory/events';
 import { importOperations } from './memory/importers';
 import { maintenanceOperations } from './memory/maintenance';
 import { messageOperations } from './memory/messages';
-import { flushAllMetrics, MetricsRecorder } from './memory/metrics';
+import { flushAllBuffers } from './memory/buffered-writer';
+import { MetricsRecorder } from './memory/metrics';
 import { preferenceOperations } from './memory/preferences';
 import { forgetSchemaInfo, schemaInfo } from './memory/schema-info';
 import { createEmbedder, type EmbedderConfig } from './embeddings';
@@ -17,7 +18,7 @@ import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
-import { flushAllRelevance, RelevanceRecorder } from './retrieval/relevance';
+import { RelevanceRecorder } from './retrieval/relevance';
 import { retrievalOperations } from './retrieval/retrieve';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
@@ -138,7 +139,6 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
 
 /** Writes every store's buffered metrics, then closes every shared database of this process. */
 export async function closeAllMemory(): Promise<void> {
-  await flushAllRelevance();
-  await flushAllMetrics();
+  await flushAllBuffers();
   await closeAllDatabases();
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database';
+import { BufferedWriter } from './buffered-writer';
 
 export interface MetricRow {
   operationType: string;
@@ -12,53 +13,28 @@ export interface MetricRow {
   metadata?: Record<string, unknown>;
 }
 
-const FLUSH_ROWS = 100;
-
-/** Recorders holding unwritten rows, so closing everything can write them first. */
-const pending = new Set<MetricsRecorder>();
-
-export async function flushAllMetrics(): Promise<void> {
-  await Promise.all([...pending].map((recorder) => recorder.flush()));
-}
-const FLUSH_INTERVAL_MS = 1_000;
-
 /**
- * Buffers memory_performance_metrics rows and writes them in one INSERT per batch, so measuring an
- * operation adds no round trip to it. Rows not yet flushed are lost if the process dies: these are
- * measurements, not memory.
+ * Buffers memory_performance_metrics rows and writes them in one INSERT per 100 rows or per second,
+ * so measuring an operation adds no round trip to it.
  */
 export class MetricsRecorder {
-  private buffer: MetricRow[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writer: BufferedWriter<MetricRow>;
   /** Rows that could not be written (the database refused the batch). */
   dropped = 0;
 
   constructor(
     private readonly schema: string,
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
-  ) {}
-
-  record(row: MetricRow): void {
-    this.buffer.push(row);
-    pending.add(this);
-    if (this.buffer.length >= FLUSH_ROWS) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
-      this.timer.unref();
-    }
+  ) {
+    this.writer = new BufferedWriter((rows) => this.write(rows), 100);
   }
 
-  /** Writes every buffered row now. */
+  record(row: MetricRow): void {
+    this.writer.add(row);
+  }
+
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const rows = this.buffer;
-    this.buffer = [];
-    pending.delete(this);
-    if (rows.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(rows));
-    return this.flushing;
+    return this.writer.flush();
   }
 
   private async write(rows: MetricRow[]): Promise<void> {

@@ -1,57 +1,35 @@
 import type { Database } from '../db/database';
+import { BufferedWriter } from '../memory/buffered-writer';
 
 /** How much one retrieval with score s raises a message's relevance r: r' = 1 - (1 - r)(1 - RATE * s). */
 export const REINFORCEMENT_RATE = 0.1;
 /** A session's relevance moves this far towards the mean relevance of its retrieved messages. */
 export const SESSION_FOLLOW_RATE = 0.1;
 
-const FLUSH_ROWS = 200;
-const FLUSH_INTERVAL_MS = 1_000;
-
-/** Recorders holding unwritten reinforcements, so closing everything can write them first. */
-const pending = new Set<RelevanceRecorder>();
-
-export async function flushAllRelevance(): Promise<void> {
-  await Promise.all([...pending].map((recorder) => recorder.flush()));
-}
-
 /**
- * Retrieved messages gain relevance, and their sessions follow; written in batches off the request
- * path. Updating a message row writes a new version into every index of conversation_messages,
- * HNSW included (about 1 ms per row at 100k messages), which a retrieval should not wait for.
+ * Retrieved messages gain relevance, and their sessions follow; written in batches (200 or per
+ * second) off the request path. Updating a message row writes a new version into every index of
+ * conversation_messages, HNSW included (about 1 ms per row at 100k messages), which a retrieval
+ * should not wait for.
  */
 export class RelevanceRecorder {
-  private buffer: Array<{ messageId: number; score: number }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writer: BufferedWriter<{ messageId: number; score: number }>;
 
   constructor(
     private readonly schema: string,
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
     private readonly onError: (message: string) => void,
-  ) {}
-
-  record(found: Array<{ messageId: number; score: number }>): void {
-    if (found.length === 0) return;
-    this.buffer.push(...found);
-    pending.add(this);
-    if (this.buffer.length >= FLUSH_ROWS) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
-      this.timer.unref();
-    }
+  ) {
+    this.writer = new BufferedWriter((rows) => this.write(rows.sort((a, b) => a.messageId - b.messageId)), 200);
   }
 
-  /** Writes every buffered reinforcement now, in message id order (no deadlock between writers). */
+  record(found: Array<{ messageId: number; score: number }>): void {
+    this.writer.add(...found);
+  }
+
+  /** Writes every buffered reinforcement now (in message id order, so writers never deadlock). */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const rows = this.buffer.sort((a, b) => a.messageId - b.messageId);
-    this.buffer = [];
-    pending.delete(this);
-    if (rows.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(rows));
-    return this.flushing;
+    return this.writer.flush();
   }
 
   private async write(rows: Array<{ messageId: number; score: number }>): Promise<void> {

@@ -2,8 +2,7 @@ import path from 'node:path';
 import type { MemoryConfig } from '../../src/config';
 import { LtstError } from '../../src/errors';
 import { closeAllMemory, openMemory } from '../../src/memory-store';
-import { flushAllMetrics } from '../../src/memory/metrics';
-import { flushAllRelevance } from '../../src/retrieval/relevance';
+import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
 
@@ -68,8 +67,7 @@ export function useFreshSchema(config: MemoryConfig): void {
     await openMemory(config).migrate();
   });
   afterAll(async () => {
-    await flushAllRelevance();
-    await flushAllMetrics();
+    await flushAllBuffers();
     await dropSchema(config);
     await closeAllMemory();
   });
