@@ -25,6 +25,8 @@ export default defineConfig({
   entry: {
     'core/index': 'src/index.ts',
     'cli/ltst-memory': 'src/cli/ltst-memory.ts',
+    'credentials/LtstMemoryPostgres.credentials': 'credentials/LtstMemoryPostgres.credentials.ts',
+    'credentials/LtstEmbeddingsApi.credentials': 'credentials/LtstEmbeddingsApi.credentials.ts',
   },
   outDir: 'dist',
   format: ['cjs'],
@@ -37,6 +39,7 @@ export default defineConfig({
   dts: { entry: { 'core/index': 'src/index.ts' } },
   noExternal: [/.*/],
   // Optional drivers that pg only loads when asked for; never used here.
-  external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'],
+  // n8n-workflow is n8n's own (a peer dependency), never bundled.
+  external: ['n8n-workflow', 'pg-native', 'pg-cloudflare', 'cloudflare:sockets'],
   esbuildPlugins: [pgliteRequireFix],
 });

@@ -1,0 +1,18 @@
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/** An OpenAI-compatible embeddings API: OpenAI, Azure-compatible gateways, Ollama, LM Studio, vLLM. */
+export class LtstEmbeddingsApi implements ICredentialType {
+  name = 'ltstEmbeddingsApi';
+
+  displayName = 'LTST Embeddings (OpenAI-Compatible)';
+
+  icon = { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' } as const;
+
+  documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-ltst-memory';
+
+  properties: INodeProperties[] = [
+    { displayName: 'API Key', name: 'apiKey', type: 'string', typeOptions: { password: true }, default: '', description: 'Any value for local servers that need none' },
+    { displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://api.openai.com/v1', description: 'The API root including its version, e.g. http://localhost:11434/v1 for Ollama' },
+    { displayName: 'Model', name: 'model', type: 'string', default: 'text-embedding-3-small' },
+  ];
+}
