@@ -17,5 +17,5 @@ exports.build = parallel(
   copy(path.join(pgvectorDir, 'vector.tar.gz'), 'dist/assets/pglite'),
   copy(path.join(tfjsDir, 'tfjs-backend-wasm*.wasm'), 'dist/assets/tfjs'),
   copy(['model.json', 'vocab.json', 'group1-shard*'].map((f) => path.join(useLiteDir, f)), 'dist/assets/use-lite'),
-  copy(['nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], 'dist', { base: '.' }),
+  copy(['nodes/**/*.{png,svg,json}', 'credentials/**/*.{png,svg}'], 'dist', { base: '.' }),
 );

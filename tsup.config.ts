@@ -25,6 +25,8 @@ export default defineConfig({
   entry: {
     'core/index': 'src/index.ts',
     'cli/ltst-memory': 'src/cli/ltst-memory.ts',
+    'nodes/LtstStoreMessage/LtstStoreMessage.node': 'nodes/LtstStoreMessage/LtstStoreMessage.node.ts',
+    'nodes/LtstRetrieveContext/LtstRetrieveContext.node': 'nodes/LtstRetrieveContext/LtstRetrieveContext.node.ts',
     'credentials/LtstMemoryPostgres.credentials': 'credentials/LtstMemoryPostgres.credentials.ts',
     'credentials/LtstEmbeddingsApi.credentials': 'credentials/LtstEmbeddingsApi.credentials.ts',
   },
