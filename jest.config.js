@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // End-to-end tests need a real n8n: `npm run test:e2e`.
+  testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   // Integration tests open real databases; PGlite takes a few seconds to start.
   testTimeout: 60_000,

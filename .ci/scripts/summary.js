@@ -1,12 +1,17 @@
-// Prints jest's totals as the one closing line CI reads: "N passed, N failed".
+// Prints the totals of one or more jest JSON reports as the one closing line CI reads: "N passed, N failed".
 const fs = require('node:fs');
 
-const file = process.argv[2];
-const results = fs.existsSync(file) && fs.statSync(file).size > 0 ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
-if (!results) {
-  console.log('0 passed, 1 failed');
-  process.exit(0);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of process.argv.slice(2)) {
+  const results = fs.existsSync(file) && fs.statSync(file).size > 0 ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+  if (!results) {
+    failed += 1; // a run that wrote no report failed before it could
+    continue;
+  }
+  passed += results.numPassedTests;
+  failed += results.numFailedTests + results.numRuntimeErrorTestSuites;
+  skipped += results.numPendingTests;
 }
-const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
-const skipped = results.numPendingTests ? `, ${results.numPendingTests} skipped` : '';
-console.log(`${results.numPassedTests} passed, ${failed} failed${skipped}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
