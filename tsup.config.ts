@@ -27,6 +27,8 @@ export default defineConfig({
     'cli/ltst-memory': 'src/cli/ltst-memory.ts',
     'nodes/LtstStoreMessage/LtstStoreMessage.node': 'nodes/LtstStoreMessage/LtstStoreMessage.node.ts',
     'nodes/LtstRetrieveContext/LtstRetrieveContext.node': 'nodes/LtstRetrieveContext/LtstRetrieveContext.node.ts',
+    'nodes/LtstUpsertPreference/LtstUpsertPreference.node': 'nodes/LtstUpsertPreference/LtstUpsertPreference.node.ts',
+    'nodes/LtstLogEvent/LtstLogEvent.node': 'nodes/LtstLogEvent/LtstLogEvent.node.ts',
     'credentials/LtstMemoryPostgres.credentials': 'credentials/LtstMemoryPostgres.credentials.ts',
     'credentials/LtstEmbeddingsApi.credentials': 'credentials/LtstEmbeddingsApi.credentials.ts',
   },

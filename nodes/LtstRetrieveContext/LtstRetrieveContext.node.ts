@@ -2,7 +2,7 @@ import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, t
 import type { RetrieveContextRequest } from '../../src';
 import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
-import { toNodeError } from '../shared/node-errors';
+import { runPerItem } from '../shared/run-per-item';
 
 export class LtstRetrieveContext implements INodeType {
   description: INodeTypeDescription = {
@@ -66,25 +66,15 @@ export class LtstRetrieveContext implements INodeType {
   };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-    const items = this.getInputData();
     const store = await memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);
-    const results: INodeExecutionData[] = [];
-    for (let item = 0; item < items.length; item += 1) {
-      try {
-        const request: RetrieveContextRequest = {
-          ...(this.getNodeParameter('options', item, {}) as Partial<RetrieveContextRequest>),
-          userId: this.getNodeParameter('userId', item) as string,
-          sessionId: (this.getNodeParameter('sessionId', item) as string) || undefined,
-          query: (this.getNodeParameter('query', item) as string) || undefined,
-        };
-        const bundle = await store.retrieveContext(request);
-        const json = this.getNodeParameter('output', item) === 'prompt' ? { prompt: bundle.prompt, stats: bundle.stats } : { ...bundle };
-        results.push({ json, pairedItem: { item } });
-      } catch (error) {
-        if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, item);
-        results.push({ json: { error: (error as Error).message }, pairedItem: { item } });
-      }
-    }
-    return [results];
+    return runPerItem(this, async (item) => {
+      const bundle = await store.retrieveContext({
+        ...(this.getNodeParameter('options', item, {}) as Partial<RetrieveContextRequest>),
+        userId: this.getNodeParameter('userId', item) as string,
+        sessionId: (this.getNodeParameter('sessionId', item) as string) || undefined,
+        query: (this.getNodeParameter('query', item) as string) || undefined,
+      });
+      return this.getNodeParameter('output', item) === 'prompt' ? { prompt: bundle.prompt, stats: bundle.stats } : bundle;
+    });
   }
 }

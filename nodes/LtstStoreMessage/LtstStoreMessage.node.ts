@@ -3,6 +3,7 @@ import { LtstError, type StoreMessageInput } from '../../src';
 import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { toNodeError } from '../shared/node-errors';
+import { jsonParameter } from '../shared/run-per-item';
 
 /** The batch item a core error names (`messages[3].content`), if it names one. */
 const failedItem = (error: unknown) => (error instanceof LtstError ? Number(/^messages\[(\d+)\]/.exec(error.field ?? '')?.[1] ?? NaN) : NaN);
@@ -70,7 +71,7 @@ export class LtstStoreMessage implements INodeType {
     for (let item = 0; item < items.length; item += 1) {
       try {
         const options = this.getNodeParameter('options', item, {}) as Record<string, unknown>;
-        const metadata = typeof options.metadata === 'string' ? JSON.parse(options.metadata || '{}') : (options.metadata ?? {});
+        const metadata = jsonParameter(options.metadata, 'metadata');
         pending.push({
           item,
           message: {
@@ -86,9 +87,8 @@ export class LtstStoreMessage implements INodeType {
           },
         });
       } catch (error) {
-        const failure = error instanceof SyntaxError ? new LtstError('INVALID_INPUT', `metadata is not valid JSON: ${error.message}`, { field: 'metadata', hint: 'Write a JSON object such as {"channel": "web"}.' }) : error;
-        if (!this.continueOnFail()) throw toNodeError(node, failure, item);
-        results[item] = { json: { error: (failure as Error).message }, pairedItem: { item } };
+        if (!this.continueOnFail()) throw toNodeError(node, error, item);
+        results[item] = { json: { error: (error as Error).message }, pairedItem: { item } };
       }
     }
     // All items go to the core as one batch; an item it refuses is reported on its own and, with

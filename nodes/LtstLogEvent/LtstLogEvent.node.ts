@@ -1,0 +1,73 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { credentials } from '../shared/descriptions';
+import { memoryStore } from '../shared/memory-store';
+import { jsonParameter, runPerItem } from '../shared/run-per-item';
+
+const on = (...operation: string[]) => ({ show: { operation } });
+
+export class LtstLogEvent implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'LTST Log Event',
+    name: 'ltstLogEvent',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
+    subtitle: '={{ $parameter["operation"] }}',
+    description: 'Write to and work through the event ledger that links memory and workflows',
+    defaults: { name: 'Log Event' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: credentials?.filter((c) => c.name === 'ltstMemoryPostgres'),
+    properties: [
+      {
+        displayName: 'Operation',
+        name: 'operation',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Log', value: 'log', action: 'Log an event', description: 'Append a pending event' },
+          { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow, each to one worker only' },
+          { name: 'Complete', value: 'complete', action: 'Complete an event' },
+          { name: 'Fail', value: 'fail', action: 'Fail an event', description: 'Back to pending while retries remain, else failed' },
+        ],
+        default: 'log',
+      },
+      { displayName: 'Event Type', name: 'eventType', type: 'string', required: true, default: '', placeholder: 'memory.summarise', displayOptions: on('log') },
+      { displayName: 'Data (JSON)', name: 'eventData', type: 'json', default: '{}', displayOptions: on('log') },
+      { displayName: 'Priority', name: 'priority', type: 'number', default: 0, description: 'Higher is claimed first', displayOptions: on('log') },
+      { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: on('log') },
+      { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: on('claim') },
+      { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 10, displayOptions: on('claim') },
+      { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: on('complete', 'fail') },
+      { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: on('fail') },
+    ],
+  };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    const store = await memoryStore(this, 'none');
+    const workflow = this.getWorkflow();
+    return runPerItem(this, async (item) => {
+      const param = <T>(name: string) => this.getNodeParameter(name, item) as T;
+      switch (param<string>('operation')) {
+        case 'log':
+          return store.logEvent({
+            eventType: param('eventType'),
+            eventData: jsonParameter(param('eventData'), 'eventData'),
+            priority: param('priority'),
+            maxRetries: param('maxRetries'),
+            // Where the event came from, so a consumer can trace it back.
+            metadata: { workflowId: workflow.id, executionId: this.getExecutionId(), node: this.getNode().name },
+          });
+        case 'claim': {
+          const types = param<string>('eventTypes').split(',').map((t) => t.trim()).filter(Boolean);
+          return { events: await store.claimEvents({ eventTypes: types.length ? types : undefined, limit: param('limit') }) };
+        }
+        case 'complete':
+          return store.completeEvent(param('eventId'));
+        default:
+          return store.failEvent(param('eventId'), param('errorMessage'));
+      }
+    });
+  }
+}

@@ -1,0 +1,150 @@
+import {
+  NodeConnectionTypes,
+  type IDataObject,
+  type IExecuteFunctions,
+  type INodeExecutionData,
+  type INodeProperties,
+  type INodeType,
+  type INodeTypeDescription,
+} from 'n8n-workflow';
+import { openMemory, type MemoryStore } from '../../src';
+import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
+import { credentials, embeddingsParameter, userIdParameter } from '../shared/descriptions';
+import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
+import { toNodeError } from '../shared/node-errors';
+
+type Parameter = (name: string, fallback?: unknown) => unknown;
+type Options = Record<string, unknown>;
+
+/** One core call per operation. `raw` ones get the store as configured, not migrated first: Health writes nothing, Migrate reports what it applied. */
+const OPERATIONS: Record<string, { raw?: boolean; run: (store: MemoryStore, param: Parameter) => Promise<unknown> }> = {
+  health: { raw: true, run: (store) => store.health() },
+  migrate: { raw: true, run: (store) => store.migrate() },
+  cleanExpired: { run: (store) => store.cleanExpired() },
+  archiveSessions: { run: (store, param) => store.archiveSessions({ inactiveDays: (param('options', {}) as Options).inactiveDays as number | undefined }) },
+  backfillEmbeddings: {
+    run: (store, param) => {
+      const options = param('options', {}) as Options;
+      return store.backfillEmbeddings({ batchSize: (options.batchSize as number) || undefined, userId: (options.userId as string) || undefined });
+    },
+  },
+  import: {
+    run: (store, param) => {
+      const options = param('options', {}) as Options;
+      const request = { table: (options.table as string) || undefined, userId: (options.userId as string) || undefined, batchSize: (options.batchSize as number) || undefined };
+      return param('source') === 'n8n_chat_histories' ? store.importN8nChatHistories(request) : store.importConversationMemory(request);
+    },
+  },
+  exportUserData: { run: (store, param) => store.exportUserData(param('userId') as string) },
+  deleteUserData: { run: (store, param) => store.deleteUserData(param('userId') as string) },
+};
+
+const showFor = (...operation: string[]) => ({ show: { operation } });
+
+/** An operation's own options collection (n8n shows the one of the selected operation). */
+const optionsFor = (operation: string, options: INodeProperties[]): INodeProperties => ({
+  displayName: 'Options',
+  name: 'options',
+  type: 'collection',
+  placeholder: 'Add Option',
+  default: {},
+  displayOptions: showFor(operation),
+  options,
+});
+
+const ownerOption = (description: string): INodeProperties => ({ displayName: 'User ID', name: 'userId', type: 'string', default: '', description });
+
+export class LtstMemoryMaintenance implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'LTST Memory Maintenance',
+    name: 'ltstMemoryMaintenance',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
+    subtitle: '={{ $parameter["operation"] }}',
+    description: 'Check, migrate, clean up, archive, backfill, import, export or delete LTST memory',
+    defaults: { name: 'Memory Maintenance' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials,
+    properties: [
+      {
+        displayName: 'Operation',
+        name: 'operation',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Archive Sessions', value: 'archiveSessions', action: 'Archive inactive sessions', description: 'Archive sessions without activity for a number of days' },
+          { name: 'Backfill Embeddings', value: 'backfillEmbeddings', action: 'Backfill embeddings', description: 'Embed stored messages that have no embedding' },
+          { name: 'Clean Expired', value: 'cleanExpired', action: 'Clean expired cache and context', description: 'Remove expired retrieval cache and context entries' },
+          { name: 'Delete User Data', value: 'deleteUserData', action: 'Delete user data', description: 'Remove everything stored for one user' },
+          { name: 'Export User Data', value: 'exportUserData', action: 'Export user data', description: 'Everything stored for one user, as JSON' },
+          { name: 'Health', value: 'health', action: 'Check health', description: 'Schema state and usage; writes nothing' },
+          { name: 'Import', value: 'import', action: 'Import existing memory', description: 'Import conversation_memory or n8n_chat_histories rows' },
+          { name: 'Migrate', value: 'migrate', action: 'Install or upgrade the schema', description: 'Install or upgrade the schema' },
+        ],
+        default: 'health',
+      },
+      { ...userIdParameter, displayOptions: showFor('exportUserData', 'deleteUserData') },
+      {
+        displayName: 'Source',
+        name: 'source',
+        type: 'options',
+        options: [
+          { name: 'Conversation Memory', value: 'conversation_memory', description: 'session_id, human_message, ai_response, context, created_at' },
+          { name: 'N8n Chat Histories', value: 'n8n_chat_histories', description: "n8n's Postgres Chat Memory table" },
+        ],
+        default: 'conversation_memory',
+        displayOptions: showFor('import'),
+      },
+      {
+        ...embeddingsParameter,
+        // Backfilling needs an embedder.
+        options: embeddingsParameter.options?.filter((option) => 'value' in option && option.value !== 'none'),
+        displayOptions: showFor('backfillEmbeddings'),
+      },
+      optionsFor('archiveSessions', [
+        {
+          displayName: 'Inactive Days',
+          name: 'inactiveDays',
+          type: 'number',
+          typeOptions: { minValue: 1 },
+          default: 30,
+          description: 'Archive sessions without activity for this many days; not set: the memory_retention_days system preference (else 30)',
+        },
+      ]),
+      optionsFor('backfillEmbeddings', [
+        { displayName: 'Batch Size', name: 'batchSize', type: 'number', typeOptions: { minValue: 1 }, default: 100, description: 'Messages embedded per round' },
+        ownerOption("Only this user's messages; empty: every user"),
+      ]),
+      optionsFor('import', [
+        { displayName: 'Table', name: 'table', type: 'string', default: '', placeholder: 'n8n_chat_histories', description: "Source table, optionally schema-qualified; empty: the source's name" },
+        ownerOption("Owner of every imported session; empty: the row's user_id column, else its session ID"),
+        { displayName: 'Batch Size', name: 'batchSize', type: 'number', typeOptions: { minValue: 1 }, default: 500, description: 'Source rows per transaction' },
+      ]),
+    ],
+  };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    const items = this.getInputData();
+    const results: INodeExecutionData[] = [];
+    for (let item = 0; item < items.length; item += 1) {
+      try {
+        const param: Parameter = (name, fallback) => this.getNodeParameter(name, item, fallback);
+        const operation = OPERATIONS[param('operation') as string];
+        if (!operation) throw new Error(`Unknown operation "${String(param('operation'))}"`);
+        const store = operation.raw
+          ? openMemory({ ...memoryConfigFromCredential(await this.getCredentials<LtstPostgresCredential & IDataObject>('ltstMemoryPostgres', item)), embeddings: { provider: 'none' } })
+          : await memoryStore(this, (param('operation') === 'backfillEmbeddings' ? param('embeddings') : 'none') as EmbeddingsSource);
+        // Through JSON: dates become ISO strings, as n8n stores them anyway.
+        const json = JSON.parse(JSON.stringify(await operation.run(store, param))) as IDataObject;
+        results.push({ json, pairedItem: { item } });
+      } catch (error) {
+        if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, item);
+        results.push({ json: { error: (error as Error).message }, pairedItem: { item } });
+      }
+    }
+    return [results];
+  }
+}

@@ -1,0 +1,92 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { PreferenceSource } from '../../src';
+import { credentials, userIdParameter } from '../shared/descriptions';
+import { memoryStore } from '../shared/memory-store';
+import { runPerItem } from '../shared/run-per-item';
+
+const on = (...operation: string[]) => ({ show: { operation } });
+const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: on('upsert', 'get', 'delete') };
+
+export class LtstUpsertPreference implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'LTST Upsert Preference',
+    name: 'ltstUpsertPreference',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
+    subtitle: '={{ $parameter["operation"] + ": " + ($parameter["key"] || "") }}',
+    description: "Learn, read or forget a user's preferences",
+    defaults: { name: 'Upsert Preference' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: credentials?.filter((c) => c.name === 'ltstMemoryPostgres'),
+    properties: [
+      {
+        displayName: 'Operation',
+        name: 'operation',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Upsert', value: 'upsert', action: 'Learn a preference', description: 'Record or reinforce a preference' },
+          { name: 'Get', value: 'get', action: 'Get a preference' },
+          { name: 'List', value: 'list', action: 'List preferences' },
+          { name: 'Delete', value: 'delete', action: 'Delete a preference' },
+        ],
+        default: 'upsert',
+      },
+      userIdParameter,
+      key,
+      { displayName: 'Value', name: 'value', type: 'string', required: true, default: '', displayOptions: on('upsert') },
+      { displayName: 'Type', name: 'type', type: 'string', default: 'general', displayOptions: on('upsert') },
+      { displayName: 'Only Type', name: 'filterType', type: 'string', default: '', description: 'Only preferences of this type; empty lists all', displayOptions: on('list') },
+      {
+        displayName: 'Source',
+        name: 'source',
+        type: 'options',
+        options: [
+          { name: 'Explicit', value: 'explicit', description: 'The user said so' },
+          { name: 'Learned', value: 'learned', description: 'Seen in the conversation' },
+          { name: 'Inferred', value: 'inferred', description: 'Guessed from behaviour' },
+        ],
+        default: 'explicit',
+        displayOptions: on('upsert'),
+      },
+      {
+        displayName: 'Confidence',
+        name: 'confidence',
+        type: 'number',
+        typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+        default: 0,
+        description: 'Of this observation, 0 to 1; 0 uses the source default (explicit 0.9, learned 0.5, inferred 0.3)',
+        displayOptions: on('upsert'),
+      },
+      { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: on('list') },
+    ],
+  };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    const store = await memoryStore(this, 'none');
+    return runPerItem(this, async (item) => {
+      const param = <T>(name: string) => this.getNodeParameter(name, item) as T;
+      const userId = param<string>('userId');
+      switch (param<string>('operation')) {
+        case 'upsert':
+          return store.upsertPreference({
+            userId,
+            key: param('key'),
+            value: param('value'),
+            type: param<string>('type') || undefined,
+            source: param<PreferenceSource>('source'),
+            confidence: param<number>('confidence') || undefined,
+          });
+        case 'get':
+          return { preference: (await store.getPreferences(userId)).find((p) => p.key === param('key')) ?? null };
+        case 'list':
+          return { preferences: await store.getPreferences(userId, { minConfidence: param('minConfidence'), type: param<string>('filterType') || undefined }) };
+        default:
+          return { deleted: await store.deletePreference(userId, param('key')) };
+      }
+    });
+  }
+}
