@@ -1,4 +1,5 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { credentials } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
@@ -43,6 +44,8 @@ export class LtstLogEvent implements INodeType {
       { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: on('fail') },
     ],
   };
+
+  methods = { credentialTest: { ltstMemoryConnectionTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const store = await memoryStore(this, 'none');

@@ -1,5 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { RetrieveContextRequest } from '../../src';
+import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
@@ -64,6 +65,8 @@ export class LtstRetrieveContext implements INodeType {
       },
     ],
   };
+
+  methods = { credentialTest: { ltstMemoryConnectionTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const store = await memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);

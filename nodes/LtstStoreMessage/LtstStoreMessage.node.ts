@@ -1,5 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { LtstError, type StoreMessageInput } from '../../src';
+import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { toNodeError } from '../shared/node-errors';
@@ -61,6 +62,8 @@ export class LtstStoreMessage implements INodeType {
       },
     ],
   };
+
+  methods = { credentialTest: { ltstMemoryConnectionTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const items = this.getInputData();

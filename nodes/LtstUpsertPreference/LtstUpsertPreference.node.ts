@@ -1,5 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { PreferenceSource } from '../../src';
+import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { credentials, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
@@ -64,6 +65,8 @@ export class LtstUpsertPreference implements INodeType {
       { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: on('list') },
     ],
   };
+
+  methods = { credentialTest: { ltstMemoryConnectionTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const store = await memoryStore(this, 'none');

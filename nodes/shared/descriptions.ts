@@ -2,7 +2,7 @@ import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 
 /** Parameters and settings every LTST node shares, so they read the same on the canvas. */
 export const credentials: INodeTypeDescription['credentials'] = [
-  { name: 'ltstMemoryPostgres', required: true },
+  { name: 'ltstMemoryPostgres', required: true, testedBy: 'ltstMemoryConnectionTest' },
   { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
 ];
 
