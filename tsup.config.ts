@@ -29,6 +29,7 @@ export default defineConfig({
     'nodes/LtstRetrieveContext/LtstRetrieveContext.node': 'nodes/LtstRetrieveContext/LtstRetrieveContext.node.ts',
     'nodes/LtstUpsertPreference/LtstUpsertPreference.node': 'nodes/LtstUpsertPreference/LtstUpsertPreference.node.ts',
     'nodes/LtstLogEvent/LtstLogEvent.node': 'nodes/LtstLogEvent/LtstLogEvent.node.ts',
+    'nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node': 'nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node.ts',
     'credentials/LtstMemoryPostgres.credentials': 'credentials/LtstMemoryPostgres.credentials.ts',
     'credentials/LtstEmbeddingsApi.credentials': 'credentials/LtstEmbeddingsApi.credentials.ts',
   },

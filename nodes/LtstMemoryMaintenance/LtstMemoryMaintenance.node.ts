@@ -7,11 +7,12 @@ import {
   type INodeType,
   type INodeTypeDescription,
 } from 'n8n-workflow';
-import { openMemory, type MemoryStore } from '../../src';
+import { LtstError, openMemory, type MemoryStore } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
+import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { credentials, embeddingsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
-import { toNodeError } from '../shared/node-errors';
+import { runPerItem } from '../shared/run-per-item';
 
 type Parameter = (name: string, fallback?: unknown) => unknown;
 type Options = Record<string, unknown>;
@@ -126,25 +127,19 @@ export class LtstMemoryMaintenance implements INodeType {
     ],
   };
 
+  methods = { credentialTest: { ltstMemoryConnectionTest } };
+
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-    const items = this.getInputData();
-    const results: INodeExecutionData[] = [];
-    for (let item = 0; item < items.length; item += 1) {
-      try {
-        const param: Parameter = (name, fallback) => this.getNodeParameter(name, item, fallback);
-        const operation = OPERATIONS[param('operation') as string];
-        if (!operation) throw new Error(`Unknown operation "${String(param('operation'))}"`);
-        const store = operation.raw
-          ? openMemory({ ...memoryConfigFromCredential(await this.getCredentials<LtstPostgresCredential & IDataObject>('ltstMemoryPostgres', item)), embeddings: { provider: 'none' } })
-          : await memoryStore(this, (param('operation') === 'backfillEmbeddings' ? param('embeddings') : 'none') as EmbeddingsSource);
-        // Through JSON: dates become ISO strings, as n8n stores them anyway.
-        const json = JSON.parse(JSON.stringify(await operation.run(store, param))) as IDataObject;
-        results.push({ json, pairedItem: { item } });
-      } catch (error) {
-        if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, item);
-        results.push({ json: { error: (error as Error).message }, pairedItem: { item } });
-      }
-    }
-    return [results];
+    return runPerItem(this, async (item) => {
+      const param: Parameter = (name, fallback) => this.getNodeParameter(name, item, fallback);
+      const name = param('operation') as string;
+      const operation = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+      if (!operation) throw new LtstError('INVALID_INPUT', `operation "${name}" is unknown`, { field: 'operation', hint: `Use one of ${Object.keys(OPERATIONS).join(', ')}.` });
+      const store = operation.raw
+        ? openMemory({ ...memoryConfigFromCredential(await this.getCredentials<LtstPostgresCredential & IDataObject>('ltstMemoryPostgres', item)), embeddings: { provider: 'none' } })
+        : await memoryStore(this, (name === 'backfillEmbeddings' ? param('embeddings') : 'none') as EmbeddingsSource);
+      // Through JSON: dates become ISO strings, as n8n stores them anyway.
+      return JSON.parse(JSON.stringify(await operation.run(store, param))) as IDataObject;
+    });
   }
 }
