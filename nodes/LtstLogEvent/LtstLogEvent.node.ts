@@ -1,25 +1,19 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { credentials } from '../shared/descriptions';
+import { ltstNode } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
 
 const on = (...operation: string[]) => ({ show: { operation } });
 
 export class LtstLogEvent implements INodeType {
-  description: INodeTypeDescription = {
+  description = ltstNode({
     displayName: 'LTST Log Event',
     name: 'ltstLogEvent',
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
     subtitle: '={{ $parameter["operation"] }}',
     description: 'Write to and work through the event ledger that links memory and workflows',
-    defaults: { name: 'Log Event' },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials: credentials?.filter((c) => c.name === 'ltstMemoryPostgres'),
+    defaultName: 'Log Event',
+    embeds: false,
     properties: [
       {
         displayName: 'Operation',
@@ -43,7 +37,7 @@ export class LtstLogEvent implements INodeType {
       { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: on('complete', 'fail') },
       { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: on('fail') },
     ],
-  };
+  });
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

@@ -1,16 +1,8 @@
-import {
-  NodeConnectionTypes,
-  type IDataObject,
-  type IExecuteFunctions,
-  type INodeExecutionData,
-  type INodeProperties,
-  type INodeType,
-  type INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType } from 'n8n-workflow';
 import { LtstError, openMemory, type MemoryStore } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { credentials, embeddingsParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
@@ -56,19 +48,12 @@ const optionsFor = (operation: string, options: INodeProperties[]): INodePropert
 const ownerOption = (description: string): INodeProperties => ({ displayName: 'User ID', name: 'userId', type: 'string', default: '', description });
 
 export class LtstMemoryMaintenance implements INodeType {
-  description: INodeTypeDescription = {
+  description = ltstNode({
     displayName: 'LTST Memory Maintenance',
     name: 'ltstMemoryMaintenance',
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
     subtitle: '={{ $parameter["operation"] }}',
     description: 'Check, migrate, clean up, archive, backfill, import, export or delete LTST memory',
-    defaults: { name: 'Memory Maintenance' },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials,
+    defaultName: 'Memory Maintenance',
     properties: [
       {
         displayName: 'Operation',
@@ -125,7 +110,7 @@ export class LtstMemoryMaintenance implements INodeType {
         { displayName: 'Batch Size', name: 'batchSize', type: 'number', typeOptions: { minValue: 1 }, default: 500, description: 'Source rows per transaction' },
       ]),
     ],
-  };
+  });
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

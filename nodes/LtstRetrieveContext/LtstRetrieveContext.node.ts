@@ -1,24 +1,17 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import type { RetrieveContextRequest } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
 export class LtstRetrieveContext implements INodeType {
-  description: INodeTypeDescription = {
+  description = ltstNode({
     displayName: 'LTST Retrieve Context',
     name: 'ltstRetrieveContext',
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
     subtitle: '={{ $parameter["output"] === "prompt" ? "prompt" : "bundle" }}',
     description: 'Recall what an LLM prompt needs: recent turns, relevant memories, context and preferences',
-    defaults: { name: 'Retrieve Context' },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials,
+    defaultName: 'Retrieve Context',
     properties: [
       userIdParameter,
       sessionIdParameter,
@@ -64,7 +57,7 @@ export class LtstRetrieveContext implements INodeType {
         ],
       },
     ],
-  };
+  });
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

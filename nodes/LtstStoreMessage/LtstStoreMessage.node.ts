@@ -1,7 +1,7 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import { LtstError, type StoreMessageInput } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { credentials, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { toNodeError } from '../shared/node-errors';
 import { jsonParameter } from '../shared/run-per-item';
@@ -10,19 +10,12 @@ import { jsonParameter } from '../shared/run-per-item';
 const failedItem = (error: unknown) => (error instanceof LtstError ? Number(/^messages\[(\d+)\]/.exec(error.field ?? '')?.[1] ?? NaN) : NaN);
 
 export class LtstStoreMessage implements INodeType {
-  description: INodeTypeDescription = {
+  description = ltstNode({
     displayName: 'LTST Store Message',
     name: 'ltstStoreMessage',
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
     subtitle: '={{ $parameter["role"] }}',
     description: 'Store a conversation turn in long-term memory',
-    defaults: { name: 'Store Message' },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials,
+    defaultName: 'Store Message',
     properties: [
       userIdParameter,
       sessionIdParameter,
@@ -61,7 +54,7 @@ export class LtstStoreMessage implements INodeType {
         ],
       },
     ],
-  };
+  });
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

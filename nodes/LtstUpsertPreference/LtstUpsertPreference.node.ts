@@ -1,7 +1,7 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType } from 'n8n-workflow';
 import type { PreferenceSource } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { credentials, userIdParameter } from '../shared/descriptions';
+import { ltstNode, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
@@ -9,19 +9,13 @@ const on = (...operation: string[]) => ({ show: { operation } });
 const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: on('upsert', 'get', 'delete') };
 
 export class LtstUpsertPreference implements INodeType {
-  description: INodeTypeDescription = {
+  description = ltstNode({
     displayName: 'LTST Upsert Preference',
     name: 'ltstUpsertPreference',
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
     subtitle: '={{ $parameter["operation"] + ": " + ($parameter["key"] || "") }}',
     description: "Learn, read or forget a user's preferences",
-    defaults: { name: 'Upsert Preference' },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials: credentials?.filter((c) => c.name === 'ltstMemoryPostgres'),
+    defaultName: 'Upsert Preference',
+    embeds: false,
     properties: [
       {
         displayName: 'Operation',
@@ -64,7 +58,7 @@ export class LtstUpsertPreference implements INodeType {
       },
       { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: on('list') },
     ],
-  };
+  });
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

@@ -1,4 +1,4 @@
-import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 
 /** Parameters and settings every LTST node shares, so they read the same on the canvas. */
 export const credentials: INodeTypeDescription['credentials'] = [
@@ -35,3 +35,31 @@ export const embeddingsParameter: INodeProperties = {
   ],
   default: 'local',
 };
+
+/** What every LTST node's description shares: icons, version 1, one main input and output, tool use. */
+export function ltstNode(node: {
+  displayName: string;
+  name: string;
+  subtitle: string;
+  description: string;
+  defaultName: string;
+  properties: INodeProperties[];
+  /** Nodes that never embed need only the memory credential. */
+  embeds?: boolean;
+}): INodeTypeDescription {
+  return {
+    displayName: node.displayName,
+    name: node.name,
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
+    subtitle: node.subtitle,
+    description: node.description,
+    defaults: { name: node.defaultName },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: node.embeds === false ? credentials?.filter((c) => c.name === 'ltstMemoryPostgres') : credentials,
+    properties: node.properties,
+  };
+}

@@ -1,14 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { closeAllMemory } from '../../src';
 import { onDatabase } from '../helpers/databases';
-
-// The harness is plain CommonJS (it also runs outside jest).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const n8n = require('./n8n-harness');
-
-const ROOT = path.join(__dirname, '..', '..');
+import { n8n, withN8n } from './with-n8n';
 const CREDENTIAL = { ltstMemoryPostgres: { id: 'ltstMemoryCred01', name: 'LTST Memory' } };
 
 let position = 0;
@@ -36,28 +27,10 @@ function chain(id: string, name: string, nodes: Array<{ name: string }>) {
  * installs the package: the maintenance example, then a user's data exported and deleted.
  */
 describe('the maintenance node in a real n8n', () => {
-  let env: { dispose(): void };
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-e2e-maintenance-'));
-
-  beforeAll(async () => {
-    // Jest sets NODE_ENV=test, under which n8n's CLI prints nothing: run it as in production.
-    env = await n8n.createEnv({ vars: { NODE_ENV: 'production' } });
-    n8n.installPackage(env, n8n.packPackage(ROOT));
-    const credentials = path.join(dataDir, '..', `${path.basename(dataDir)}-credentials.json`);
-    fs.writeFileSync(credentials, JSON.stringify([{ id: 'ltstMemoryCred01', name: 'LTST Memory', type: 'ltstMemoryPostgres', data: { connection: 'embedded', dataDir, schema: 'public', dimensions: 384 } }]));
-    n8n.importCredentials(env, credentials);
-    fs.rmSync(credentials);
-  }, 120_000);
-
-  afterAll(async () => {
-    await closeAllMemory();
-    env?.dispose();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { dataDir, runExample, runWorkflow } = withN8n();
 
   it('runs the maintenance example: cleans expired entries, then reports a healthy schema', () => {
-    const id = n8n.importWorkflow(env, path.join(ROOT, 'examples', 'workflows', 'maintenance.json'));
-    const run = n8n.executeWorkflow(env, id);
+    const run = runExample('maintenance.json');
     expect(n8n.nodeItems(run, 'Clean Expired')).toEqual([{ cache: 0, context: 0 }]);
     const health = n8n.nodeItems(run, 'Health');
     expect(health).toHaveLength(1);
@@ -73,14 +46,7 @@ describe('the maintenance node in a real n8n', () => {
       maintenance('Export', { operation: 'exportUserData', userId: 'gone-user' }),
       maintenance('Delete', { operation: 'deleteUserData', userId: 'gone-user' }),
     ]);
-    const file = path.join(dataDir, '..', `${path.basename(dataDir)}-delete.json`);
-    fs.writeFileSync(file, JSON.stringify(workflow));
-    let run;
-    try {
-      run = n8n.executeWorkflow(env, n8n.importWorkflow(env, file));
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
+    const run = runWorkflow(workflow);
 
     const [exported] = n8n.nodeItems(run, 'Export');
     expect(exported).toMatchObject({ userId: 'gone-user', sessions: [{ sessionId: 'gone-session' }] });

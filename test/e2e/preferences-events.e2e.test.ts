@@ -1,33 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { closeAllMemory } from '../../src';
 import { onDatabase } from '../helpers/databases';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const n8n = require('./n8n-harness');
-
-const ROOT = path.join(__dirname, '..', '..');
+import { n8n, withN8n } from './with-n8n';
 
 describe('the preference and event-ledger examples in a real n8n', () => {
-  let env: { dispose(): void };
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-e2e-prefs-'));
-  const run = (example: string) => n8n.executeWorkflow(env, n8n.importWorkflow(env, path.join(ROOT, 'examples', 'workflows', example)));
-
-  beforeAll(async () => {
-    env = await n8n.createEnv({ vars: { NODE_ENV: 'production' } });
-    n8n.installPackage(env, n8n.packPackage(ROOT));
-    const credentials = `${dataDir}-credentials.json`;
-    fs.writeFileSync(credentials, JSON.stringify([{ id: 'ltstMemoryCred01', name: 'LTST Memory', type: 'ltstMemoryPostgres', data: { connection: 'embedded', dataDir } }]));
-    n8n.importCredentials(env, credentials);
-    fs.rmSync(credentials);
-  }, 120_000);
-
-  afterAll(async () => {
-    await closeAllMemory();
-    env?.dispose();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { dataDir, runExample: run } = withN8n();
 
   it('learns a preference: stated, reinforced, and not replaced by a weaker guess', () => {
     const result = run('preference-learning.json');
