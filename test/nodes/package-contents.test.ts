@@ -1,0 +1,23 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** What `npm pack` would publish, from the built dist (npm test builds first). */
+function packed(): { size: number; files: string[] } {
+  const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [report] = JSON.parse(output) as Array<{ size: number; files: Array<{ path: string }> }>;
+  return { size: report.size, files: report.files.map((f) => f.path) };
+}
+
+describe('the npm package', () => {
+  it('contains dist, the README, the LICENSE and package.json only, with every node, credential and asset', () => {
+    const { size, files } = packed();
+    expect(files.filter((file) => !file.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(file))).toEqual([]);
+    const manifest = require(path.join(ROOT, 'package.json')) as { n8n: { nodes: string[]; credentials: string[] }; dependencies?: object };
+    expect(files).toEqual(expect.arrayContaining([...manifest.n8n.nodes, ...manifest.n8n.credentials, 'README.md', 'LICENSE', 'dist/core/index.js', 'dist/cli/ltst-memory.js', 'dist/assets/pglite/pglite.wasm', 'dist/assets/use-lite/model.json', 'dist/migrations/0001_core.sql']));
+    expect(manifest.dependencies ?? {}).toEqual({});
+    // Reported, not asserted: the size is in the README.
+    console.log(`npm pack: ${files.length} files, tarball ${(size / 2 ** 20).toFixed(1)} MiB`);
+  });
+});
