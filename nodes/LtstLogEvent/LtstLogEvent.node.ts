@@ -1,10 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode } from '../shared/descriptions';
+import { ltstNode, forOperations, operationParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
-
-const on = (...operation: string[]) => ({ show: { operation } });
 
 export class LtstLogEvent implements INodeType {
   description = ltstNode({
@@ -15,27 +13,23 @@ export class LtstLogEvent implements INodeType {
     defaultName: 'Log Event',
     embeds: false,
     properties: [
-      {
-        displayName: 'Operation',
-        name: 'operation',
-        type: 'options',
-        noDataExpression: true,
-        options: [
+      operationParameter(
+        [
           { name: 'Log', value: 'log', action: 'Log an event', description: 'Append a pending event' },
           { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow, each to one worker only' },
           { name: 'Complete', value: 'complete', action: 'Complete an event' },
           { name: 'Fail', value: 'fail', action: 'Fail an event', description: 'Back to pending while retries remain, else failed' },
         ],
-        default: 'log',
-      },
-      { displayName: 'Event Type', name: 'eventType', type: 'string', required: true, default: '', placeholder: 'memory.summarise', displayOptions: on('log') },
-      { displayName: 'Data (JSON)', name: 'eventData', type: 'json', default: '{}', displayOptions: on('log') },
-      { displayName: 'Priority', name: 'priority', type: 'number', default: 0, description: 'Higher is claimed first', displayOptions: on('log') },
-      { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: on('log') },
-      { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: on('claim') },
-      { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 10, displayOptions: on('claim') },
-      { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: on('complete', 'fail') },
-      { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: on('fail') },
+        'log',
+      ),
+      { displayName: 'Event Type', name: 'eventType', type: 'string', required: true, default: '', placeholder: 'memory.summarise', displayOptions: forOperations('log') },
+      { displayName: 'Data (JSON)', name: 'eventData', type: 'json', default: '{}', displayOptions: forOperations('log') },
+      { displayName: 'Priority', name: 'priority', type: 'number', default: 0, description: 'Higher is claimed first', displayOptions: forOperations('log') },
+      { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: forOperations('log') },
+      { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: forOperations('claim') },
+      { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 10, displayOptions: forOperations('claim') },
+      { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: forOperations('complete', 'fail') },
+      { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: forOperations('fail') },
     ],
   });
 

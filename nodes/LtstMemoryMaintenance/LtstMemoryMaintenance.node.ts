@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { LtstError, openMemory, type MemoryStore } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
@@ -32,18 +32,9 @@ const OPERATIONS: Record<string, { raw?: boolean; run: (store: MemoryStore, para
   deleteUserData: { run: (store, param) => store.deleteUserData(param('userId') as string) },
 };
 
-const showFor = (...operation: string[]) => ({ show: { operation } });
 
 /** An operation's own options collection (n8n shows the one of the selected operation). */
-const optionsFor = (operation: string, options: INodeProperties[]): INodeProperties => ({
-  displayName: 'Options',
-  name: 'options',
-  type: 'collection',
-  placeholder: 'Add Option',
-  default: {},
-  displayOptions: showFor(operation),
-  options,
-});
+const optionsFor = (operation: string, options: INodeProperties[]): INodeProperties => optionsParameter(options, forOperations(operation));
 
 const ownerOption = (description: string): INodeProperties => ({ displayName: 'User ID', name: 'userId', type: 'string', default: '', description });
 
@@ -55,12 +46,8 @@ export class LtstMemoryMaintenance implements INodeType {
     description: 'Check, migrate, clean up, archive, backfill, import, export or delete LTST memory',
     defaultName: 'Memory Maintenance',
     properties: [
-      {
-        displayName: 'Operation',
-        name: 'operation',
-        type: 'options',
-        noDataExpression: true,
-        options: [
+      operationParameter(
+        [
           { name: 'Archive Sessions', value: 'archiveSessions', action: 'Archive inactive sessions', description: 'Archive sessions without activity for a number of days' },
           { name: 'Backfill Embeddings', value: 'backfillEmbeddings', action: 'Backfill embeddings', description: 'Embed stored messages that have no embedding' },
           { name: 'Clean Expired', value: 'cleanExpired', action: 'Clean expired cache and context', description: 'Remove expired retrieval cache and context entries' },
@@ -70,9 +57,9 @@ export class LtstMemoryMaintenance implements INodeType {
           { name: 'Import', value: 'import', action: 'Import existing memory', description: 'Import conversation_memory or n8n_chat_histories rows' },
           { name: 'Migrate', value: 'migrate', action: 'Install or upgrade the schema', description: 'Install or upgrade the schema' },
         ],
-        default: 'health',
-      },
-      { ...userIdParameter, displayOptions: showFor('exportUserData', 'deleteUserData') },
+        'health',
+      ),
+      { ...userIdParameter, displayOptions: forOperations('exportUserData', 'deleteUserData') },
       {
         displayName: 'Source',
         name: 'source',
@@ -82,13 +69,13 @@ export class LtstMemoryMaintenance implements INodeType {
           { name: 'N8n Chat Histories', value: 'n8n_chat_histories', description: "n8n's Postgres Chat Memory table" },
         ],
         default: 'conversation_memory',
-        displayOptions: showFor('import'),
+        displayOptions: forOperations('import'),
       },
       {
         ...embeddingsParameter,
         // Backfilling needs an embedder.
         options: embeddingsParameter.options?.filter((option) => 'value' in option && option.value !== 'none'),
-        displayOptions: showFor('backfillEmbeddings'),
+        displayOptions: forOperations('backfillEmbeddings'),
       },
       optionsFor('archiveSessions', [
         {

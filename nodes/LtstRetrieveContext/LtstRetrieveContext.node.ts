@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import type { RetrieveContextRequest } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
@@ -27,13 +27,7 @@ export class LtstRetrieveContext implements INodeType {
         default: 'bundle',
       },
       embeddingsParameter,
-      {
-        displayName: 'Options',
-        name: 'options',
-        type: 'collection',
-        placeholder: 'Add Option',
-        default: {},
-        options: [
+      optionsParameter([
           { displayName: 'Recent Messages', name: 'recentLimit', type: 'number', default: 10, description: 'Newest messages of the session (short-term memory)' },
           { displayName: 'Relevant Memories', name: 'topK', type: 'number', default: 8, description: 'Long-term results' },
           {
@@ -54,8 +48,7 @@ export class LtstRetrieveContext implements INodeType {
           { displayName: 'Include Related Sessions', name: 'includeRelatedSessions', type: 'boolean', default: true },
           { displayName: 'Include Documents', name: 'includeDocuments', type: 'boolean', default: false, description: 'Whether to search a document_chunks table too' },
           { displayName: 'Use Cache', name: 'useCache', type: 'boolean', default: true },
-        ],
-      },
+      ]),
     ],
   });
 

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
 import { LtstError, type StoreMessageInput } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { ltstNode, embeddingsParameter, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { toNodeError } from '../shared/node-errors';
 import { jsonParameter } from '../shared/run-per-item';
@@ -33,13 +33,7 @@ export class LtstStoreMessage implements INodeType {
       },
       { displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '={{ $json.chatInput }}', required: true },
       embeddingsParameter,
-      {
-        displayName: 'Options',
-        name: 'options',
-        type: 'collection',
-        placeholder: 'Add Option',
-        default: {},
-        options: [
+      optionsParameter([
           { displayName: 'Message Type', name: 'messageType', type: 'string', default: 'message' },
           { displayName: 'Parent Message ID', name: 'parentMessageId', type: 'number', default: 0, description: 'The message this one answers, from the same session' },
           { displayName: 'Metadata (JSON)', name: 'metadata', type: 'json', default: '{}' },
@@ -51,8 +45,7 @@ export class LtstStoreMessage implements INodeType {
             default: '',
             description: 'A repeated key returns the stored message instead of a duplicate; default: execution, node and item',
           },
-        ],
-      },
+      ]),
     ],
   });
 

@@ -1,12 +1,11 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType } from 'n8n-workflow';
 import type { PreferenceSource } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, userIdParameter } from '../shared/descriptions';
+import { ltstNode, forOperations, operationParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
-const on = (...operation: string[]) => ({ show: { operation } });
-const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: on('upsert', 'get', 'delete') };
+const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: forOperations('upsert', 'get', 'delete') };
 
 export class LtstUpsertPreference implements INodeType {
   description = ltstNode({
@@ -17,24 +16,20 @@ export class LtstUpsertPreference implements INodeType {
     defaultName: 'Upsert Preference',
     embeds: false,
     properties: [
-      {
-        displayName: 'Operation',
-        name: 'operation',
-        type: 'options',
-        noDataExpression: true,
-        options: [
+      operationParameter(
+        [
           { name: 'Upsert', value: 'upsert', action: 'Learn a preference', description: 'Record or reinforce a preference' },
           { name: 'Get', value: 'get', action: 'Get a preference' },
           { name: 'List', value: 'list', action: 'List preferences' },
           { name: 'Delete', value: 'delete', action: 'Delete a preference' },
         ],
-        default: 'upsert',
-      },
+        'upsert',
+      ),
       userIdParameter,
       key,
-      { displayName: 'Value', name: 'value', type: 'string', required: true, default: '', displayOptions: on('upsert') },
-      { displayName: 'Type', name: 'type', type: 'string', default: 'general', displayOptions: on('upsert') },
-      { displayName: 'Only Type', name: 'filterType', type: 'string', default: '', description: 'Only preferences of this type; empty lists all', displayOptions: on('list') },
+      { displayName: 'Value', name: 'value', type: 'string', required: true, default: '', displayOptions: forOperations('upsert') },
+      { displayName: 'Type', name: 'type', type: 'string', default: 'general', displayOptions: forOperations('upsert') },
+      { displayName: 'Only Type', name: 'filterType', type: 'string', default: '', description: 'Only preferences of this type; empty lists all', displayOptions: forOperations('list') },
       {
         displayName: 'Source',
         name: 'source',
@@ -45,7 +40,7 @@ export class LtstUpsertPreference implements INodeType {
           { name: 'Inferred', value: 'inferred', description: 'Guessed from behaviour' },
         ],
         default: 'explicit',
-        displayOptions: on('upsert'),
+        displayOptions: forOperations('upsert'),
       },
       {
         displayName: 'Confidence',
@@ -54,9 +49,9 @@ export class LtstUpsertPreference implements INodeType {
         typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
         default: 0,
         description: 'Of this observation, 0 to 1; 0 uses the source default (explicit 0.9, learned 0.5, inferred 0.3)',
-        displayOptions: on('upsert'),
+        displayOptions: forOperations('upsert'),
       },
-      { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: on('list') },
+      { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: forOperations('list') },
     ],
   });
 

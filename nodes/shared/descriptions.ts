@@ -1,4 +1,4 @@
-import { NodeConnectionTypes, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, type INodeProperties, type INodePropertyOptions, type INodeTypeDescription } from 'n8n-workflow';
 
 /** Parameters and settings every LTST node shares, so they read the same on the canvas. */
 export const credentials: INodeTypeDescription['credentials'] = [
@@ -63,3 +63,27 @@ export function ltstNode(node: {
     properties: node.properties,
   };
 }
+
+/** Shows a parameter only for these operations. */
+export const forOperations = (...operation: string[]) => ({ show: { operation } });
+
+/** The Operation selector of a node with several operations. */
+export const operationParameter = (options: INodePropertyOptions[], defaultOperation: string): INodeProperties => ({
+  displayName: 'Operation',
+  name: 'operation',
+  type: 'options',
+  noDataExpression: true,
+  options,
+  default: defaultOperation,
+});
+
+/** The optional settings of a node (or of some of its operations), under Add Option. */
+export const optionsParameter = (options: INodeProperties[], displayOptions?: INodeProperties['displayOptions']): INodeProperties => ({
+  displayName: 'Options',
+  name: 'options',
+  type: 'collection',
+  placeholder: 'Add Option',
+  default: {},
+  ...(displayOptions ? { displayOptions } : {}),
+  options,
+});

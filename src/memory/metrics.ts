@@ -19,12 +19,11 @@ export interface MetricRow {
  */
 export class MetricsRecorder {
   private readonly writer: BufferedWriter<MetricRow>;
-  /** Rows that could not be written (the database refused the batch). */
-  dropped = 0;
 
   constructor(
     private readonly schema: string,
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
+    private readonly onError: (message: string) => void,
   ) {
     this.writer = new BufferedWriter((rows) => this.write(rows), 100);
   }
@@ -58,8 +57,8 @@ export class MetricsRecorder {
           ],
         ),
       );
-    } catch {
-      this.dropped += rows.length;
+    } catch (error) {
+      this.onError(`Could not record ${rows.length} performance metrics: ${(error as Error).message}`);
     }
   }
 }
