@@ -30,7 +30,7 @@ export default defineConfig({
     'nodes/LtstUpsertPreference/LtstUpsertPreference.node': 'nodes/LtstUpsertPreference/LtstUpsertPreference.node.ts',
     'nodes/LtstLogEvent/LtstLogEvent.node': 'nodes/LtstLogEvent/LtstLogEvent.node.ts',
     'nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node': 'nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node.ts',
-    'credentials/LtstMemoryPostgres.credentials': 'credentials/LtstMemoryPostgres.credentials.ts',
+    'credentials/LtstMemoryPostgresApi.credentials': 'credentials/LtstMemoryPostgresApi.credentials.ts',
     'credentials/LtstEmbeddingsApi.credentials': 'credentials/LtstEmbeddingsApi.credentials.ts',
   },
   outDir: 'dist',

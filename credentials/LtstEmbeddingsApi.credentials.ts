@@ -1,10 +1,10 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /** An OpenAI-compatible embeddings API: OpenAI, Azure-compatible gateways, Ollama, LM Studio, vLLM. */
 export class LtstEmbeddingsApi implements ICredentialType {
   name = 'ltstEmbeddingsApi';
 
-  displayName = 'LTST Embeddings (OpenAI-Compatible)';
+  displayName = 'LTST Embeddings OpenAI-Compatible API';
 
   icon = { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' } as const;
 
@@ -15,4 +15,19 @@ export class LtstEmbeddingsApi implements ICredentialType {
     { displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://api.openai.com/v1', description: 'The API root including its version, e.g. http://localhost:11434/v1 for Ollama' },
     { displayName: 'Model', name: 'model', type: 'string', default: 'text-embedding-3-small' },
   ];
+
+  authenticate: IAuthenticateGeneric = {
+    type: 'generic',
+    properties: { headers: { Authorization: '=Bearer {{$credentials.apiKey}}' } },
+  };
+
+  // Embeds one word: checks the address, the key and the model in one request.
+  test: ICredentialTestRequest = {
+    request: {
+      baseURL: '={{ $credentials.baseUrl.replace(/\\/+$/, "") }}',
+      url: '/embeddings',
+      method: 'POST',
+      body: { model: '={{ $credentials.model }}', input: 'test' },
+    },
+  };
 }

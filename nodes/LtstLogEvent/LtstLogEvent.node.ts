@@ -1,17 +1,25 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, forOperations, operationParameter } from '../shared/descriptions';
+import { forOperations, operationParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
 
 export class LtstLogEvent implements INodeType {
-  description = ltstNode({
+  description: INodeTypeDescription = {
     displayName: 'LTST Log Event',
     name: 'ltstLogEvent',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
     subtitle: '={{ $parameter["operation"] }}',
     description: 'Write to and work through the event ledger that links memory and workflows',
-    defaultName: 'Log Event',
-    embeds: false,
+    defaults: { name: 'Log Event' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [
+      { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
+    ],
     properties: [
       operationParameter(
         [
@@ -27,11 +35,11 @@ export class LtstLogEvent implements INodeType {
       { displayName: 'Priority', name: 'priority', type: 'number', default: 0, description: 'Higher is claimed first', displayOptions: forOperations('log') },
       { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: forOperations('log') },
       { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: forOperations('claim') },
-      { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 10, displayOptions: forOperations('claim') },
+      { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 50, description: 'Max number of results to return', displayOptions: forOperations('claim') },
       { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: forOperations('complete', 'fail') },
       { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: forOperations('fail') },
     ],
-  });
+  };
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 
@@ -44,7 +52,7 @@ export class LtstLogEvent implements INodeType {
         case 'log':
           return store.logEvent({
             eventType: param('eventType'),
-            eventData: jsonParameter(param('eventData'), 'eventData'),
+            eventData: jsonParameter(this.getNode(), param('eventData'), 'eventData', item),
             priority: param('priority'),
             maxRetries: param('maxRetries'),
             // Where the event came from, so a consumer can trace it back.

@@ -1,8 +1,8 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType } from 'n8n-workflow';
-import { LtstError, openMemory, type MemoryStore } from '../../src';
+import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { openMemory, type MemoryStore } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
+import { embeddingsParameter, forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
@@ -39,12 +39,22 @@ const optionsFor = (operation: string, options: INodeProperties[]): INodePropert
 const ownerOption = (description: string): INodeProperties => ({ displayName: 'User ID', name: 'userId', type: 'string', default: '', description });
 
 export class LtstMemoryMaintenance implements INodeType {
-  description = ltstNode({
+  description: INodeTypeDescription = {
     displayName: 'LTST Memory Maintenance',
     name: 'ltstMemoryMaintenance',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
     subtitle: '={{ $parameter["operation"] }}',
     description: 'Check, migrate, clean up, archive, backfill, import, export or delete LTST memory',
-    defaultName: 'Memory Maintenance',
+    defaults: { name: 'Memory Maintenance' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [
+      { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
+      { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { operation: ['backfillEmbeddings'], embeddings: ['openai'] } } },
+    ],
     properties: [
       operationParameter(
         [
@@ -65,16 +75,16 @@ export class LtstMemoryMaintenance implements INodeType {
         name: 'source',
         type: 'options',
         options: [
-          { name: 'Conversation Memory', value: 'conversation_memory', description: 'session_id, human_message, ai_response, context, created_at' },
-          { name: 'N8n Chat Histories', value: 'n8n_chat_histories', description: "n8n's Postgres Chat Memory table" },
+          { name: 'Conversation Memory', value: 'conversation_memory', description: 'A table of session_id, human_message, ai_response, context, created_at' },
+          { name: 'N8n Chat Histories', value: 'n8n_chat_histories', description: "The table of n8n's Postgres Chat Memory" },
         ],
         default: 'conversation_memory',
         displayOptions: forOperations('import'),
       },
       {
         ...embeddingsParameter,
-        // Backfilling needs an embedder.
-        options: embeddingsParameter.options?.filter((option) => 'value' in option && option.value !== 'none'),
+        // Backfilling needs an embedder of its own (the node has no Embedding input).
+        options: embeddingsParameter.options?.filter((option) => 'value' in option && (option.value === 'local' || option.value === 'openai')),
         displayOptions: forOperations('backfillEmbeddings'),
       },
       optionsFor('archiveSessions', [
@@ -97,7 +107,7 @@ export class LtstMemoryMaintenance implements INodeType {
         { displayName: 'Batch Size', name: 'batchSize', type: 'number', typeOptions: { minValue: 1 }, default: 500, description: 'Source rows per transaction' },
       ]),
     ],
-  });
+  };
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 
@@ -106,9 +116,9 @@ export class LtstMemoryMaintenance implements INodeType {
       const param: Parameter = (name, fallback) => this.getNodeParameter(name, item, fallback);
       const name = param('operation') as string;
       const operation = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
-      if (!operation) throw new LtstError('INVALID_INPUT', `operation "${name}" is unknown`, { field: 'operation', hint: `Use one of ${Object.keys(OPERATIONS).join(', ')}.` });
+      if (!operation) throw new NodeOperationError(this.getNode(), `Operation "${name}" is unknown`, { itemIndex: item, description: `Use one of ${Object.keys(OPERATIONS).join(', ')}.` });
       const store = operation.raw
-        ? openMemory({ ...memoryConfigFromCredential(await this.getCredentials<LtstPostgresCredential & IDataObject>('ltstMemoryPostgres', item)), embeddings: { provider: 'none' } })
+        ? openMemory({ ...memoryConfigFromCredential(await this.getCredentials<LtstPostgresCredential & IDataObject>('ltstMemoryPostgresApi', item)), embeddings: { provider: 'none' } })
         : await memoryStore(this, (name === 'backfillEmbeddings' ? param('embeddings') : 'none') as EmbeddingsSource);
       // Through JSON: dates become ISO strings, as n8n stores them anyway.
       return JSON.parse(JSON.stringify(await operation.run(store, param))) as IDataObject;

@@ -1,17 +1,27 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { RetrieveContextRequest } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { embeddingsParameter, mainAndEmbeddingInputs, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
 export class LtstRetrieveContext implements INodeType {
-  description = ltstNode({
+  description: INodeTypeDescription = {
     displayName: 'LTST Retrieve Context',
     name: 'ltstRetrieveContext',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
     subtitle: '={{ $parameter["output"] === "prompt" ? "prompt" : "bundle" }}',
     description: 'Recall what an LLM prompt needs: recent turns, relevant memories, context and preferences',
-    defaultName: 'Retrieve Context',
+    defaults: { name: 'Retrieve Context' },
+    usableAsTool: true,
+    inputs: mainAndEmbeddingInputs,
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [
+      { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
+      { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
+    ],
     properties: [
       userIdParameter,
       sessionIdParameter,
@@ -50,7 +60,7 @@ export class LtstRetrieveContext implements INodeType {
           { displayName: 'Use Cache', name: 'useCache', type: 'boolean', default: true },
       ]),
     ],
-  });
+  };
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

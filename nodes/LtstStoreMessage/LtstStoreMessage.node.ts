@@ -1,7 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType } from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { LtstError, type StoreMessageInput } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, embeddingsParameter, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { embeddingsParameter, mainAndEmbeddingInputs, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { toNodeError } from '../shared/node-errors';
 import { jsonParameter } from '../shared/run-per-item';
@@ -10,12 +10,22 @@ import { jsonParameter } from '../shared/run-per-item';
 const failedItem = (error: unknown) => (error instanceof LtstError ? Number(/^messages\[(\d+)\]/.exec(error.field ?? '')?.[1] ?? NaN) : NaN);
 
 export class LtstStoreMessage implements INodeType {
-  description = ltstNode({
+  description: INodeTypeDescription = {
     displayName: 'LTST Store Message',
     name: 'ltstStoreMessage',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
     subtitle: '={{ $parameter["role"] }}',
     description: 'Store a conversation turn in long-term memory',
-    defaultName: 'Store Message',
+    defaults: { name: 'Store Message' },
+    usableAsTool: true,
+    inputs: mainAndEmbeddingInputs,
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [
+      { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
+      { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
+    ],
     properties: [
       userIdParameter,
       sessionIdParameter,
@@ -47,7 +57,7 @@ export class LtstStoreMessage implements INodeType {
           },
       ]),
     ],
-  });
+  };
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 
@@ -60,7 +70,7 @@ export class LtstStoreMessage implements INodeType {
     for (let item = 0; item < items.length; item += 1) {
       try {
         const options = this.getNodeParameter('options', item, {}) as Record<string, unknown>;
-        const metadata = jsonParameter(options.metadata, 'metadata');
+        const metadata = jsonParameter(node, options.metadata, 'metadata', item);
         pending.push({
           item,
           message: {

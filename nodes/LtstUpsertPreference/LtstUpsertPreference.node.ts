@@ -1,24 +1,32 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType } from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { PreferenceSource } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { ltstNode, forOperations, operationParameter, userIdParameter } from '../shared/descriptions';
+import { forOperations, operationParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
 
 const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: forOperations('upsert', 'get', 'delete') };
 
 export class LtstUpsertPreference implements INodeType {
-  description = ltstNode({
+  description: INodeTypeDescription = {
     displayName: 'LTST Upsert Preference',
     name: 'ltstUpsertPreference',
+    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
+    group: ['transform'],
+    version: 1,
     subtitle: '={{ $parameter["operation"] + ": " + ($parameter["key"] || "") }}',
     description: "Learn, read or forget a user's preferences",
-    defaultName: 'Upsert Preference',
-    embeds: false,
+    defaults: { name: 'Upsert Preference' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [
+      { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
+    ],
     properties: [
       operationParameter(
         [
-          { name: 'Upsert', value: 'upsert', action: 'Learn a preference', description: 'Record or reinforce a preference' },
+          { name: 'Create or Update', value: 'upsert', action: 'Learn a preference', description: 'Create a new record, or update the current one if it already exists (upsert)' },
           { name: 'Get', value: 'get', action: 'Get a preference' },
           { name: 'List', value: 'list', action: 'List preferences' },
           { name: 'Delete', value: 'delete', action: 'Delete a preference' },
@@ -53,7 +61,7 @@ export class LtstUpsertPreference implements INodeType {
       },
       { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: forOperations('list') },
     ],
-  });
+  };
 
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 

@@ -12,7 +12,7 @@ export interface LtstPostgresCredential {
   password?: string;
   ssl?: 'disable' | 'allow' | 'require' | 'verify-full';
   caCertificate?: string;
-  allowUnauthorizedCerts?: boolean;
+  ignoreSslIssues?: boolean;
   maxConnections?: number;
   schema?: string;
   dataDir?: string;
@@ -36,7 +36,7 @@ export function sslConfig(credential: LtstPostgresCredential): SslConfig {
     case 'require':
       return { rejectUnauthorized: false };
     case 'verify-full':
-      return { rejectUnauthorized: credential.allowUnauthorizedCerts !== true, ca: credential.caCertificate || undefined };
+      return { rejectUnauthorized: credential.ignoreSslIssues !== true, ca: credential.caCertificate || undefined };
     default:
       return false;
   }

@@ -1,11 +1,6 @@
-import { NodeConnectionTypes, type INodeProperties, type INodePropertyOptions, type INodeTypeDescription } from 'n8n-workflow';
+import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-/** Parameters and settings every LTST node shares, so they read the same on the canvas. */
-export const credentials: INodeTypeDescription['credentials'] = [
-  { name: 'ltstMemoryPostgres', required: true, testedBy: 'ltstMemoryConnectionTest' },
-  { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
-];
-
+/** Parameters every LTST node shares, so they read the same on the canvas. */
 export const userIdParameter: INodeProperties = {
   displayName: 'User ID',
   name: 'userId',
@@ -31,38 +26,14 @@ export const embeddingsParameter: INodeProperties = {
   options: [
     { name: 'Local Model', value: 'local', description: 'Offline, in n8n; no API key' },
     { name: 'OpenAI-Compatible API', value: 'openai', description: 'Uses the LTST Embeddings credential' },
+    { name: 'Connected Embeddings Sub-Node', value: 'connected', description: 'Any n8n Embeddings node, on the Embedding input' },
     { name: 'None', value: 'none', description: 'Full text and recency only' },
   ],
   default: 'local',
 };
 
-/** What every LTST node's description shares: icons, version 1, one main input and output, tool use. */
-export function ltstNode(node: {
-  displayName: string;
-  name: string;
-  subtitle: string;
-  description: string;
-  defaultName: string;
-  properties: INodeProperties[];
-  /** Nodes that never embed need only the memory credential. */
-  embeds?: boolean;
-}): INodeTypeDescription {
-  return {
-    displayName: node.displayName,
-    name: node.name,
-    icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
-    group: ['transform'],
-    version: 1,
-    subtitle: node.subtitle,
-    description: node.description,
-    defaults: { name: node.defaultName },
-    usableAsTool: true,
-    inputs: [NodeConnectionTypes.Main],
-    outputs: [NodeConnectionTypes.Main],
-    credentials: node.embeds === false ? credentials?.filter((c) => c.name === 'ltstMemoryPostgres') : credentials,
-    properties: node.properties,
-  };
-}
+/** The main input, plus an Embedding input (for an n8n Embeddings sub-node) while Embeddings is Connected. */
+export const mainAndEmbeddingInputs = `={{ $parameter.embeddings === 'connected' ? ['main', { type: 'ai_embedding', displayName: 'Embedding', required: true, maxConnections: 1 }] : ['main'] }}`;
 
 /** Shows a parameter only for these operations. */
 export const forOperations = (...operation: string[]) => ({ show: { operation } });

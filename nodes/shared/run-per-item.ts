@@ -1,5 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { LtstError } from '../../src';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INode, type INodeExecutionData } from 'n8n-workflow';
 import { toNodeError } from './node-errors';
 
 /**
@@ -23,11 +22,14 @@ export async function runPerItem(ctx: IExecuteFunctions, work: (item: number) =>
 }
 
 /** A JSON parameter as an object: n8n hands JSON fields over as text or already parsed. */
-export function jsonParameter(value: unknown, field: string): IDataObject {
+export function jsonParameter(node: INode, value: unknown, field: string, itemIndex: number): IDataObject {
   if (typeof value !== 'string') return (value ?? {}) as IDataObject;
   try {
     return JSON.parse(value || '{}') as IDataObject;
   } catch (error) {
-    throw new LtstError('INVALID_INPUT', `${field} is not valid JSON: ${(error as Error).message}`, { field, hint: `Write ${field} as a JSON object such as {"key": "value"}.` });
+    throw new NodeOperationError(node, `${field} is not valid JSON: ${(error as Error).message}`, {
+      itemIndex,
+      description: `Write ${field} as a JSON object such as {"key": "value"}.`,
+    });
   }
 }

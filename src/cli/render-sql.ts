@@ -1,5 +1,5 @@
 import { DEFAULT_DIMENSIONS, quoteIdentifier, quoteSchema, validateDimensions } from '../config';
-import { bookkeepingSql, DIMENSIONS_KEY, MIGRATION_LOCK_KEY } from '../schema/bookkeeping';
+import { bookkeepingSql, DIMENSIONS_KEY, MIGRATION_ADVISORY_LOCK_ID } from '../schema/bookkeeping';
 import { loadMigrations, renderMigration } from '../schema/migrations';
 import { migrationLabel } from '../schema/migrator';
 
@@ -16,7 +16,7 @@ export function renderMigrationScript(options: { schema: string; dimensions?: nu
   const parts = [
     `-- n8n-nodes-ltst-memory schema for ${schema}, ${dimensions}-dimensional embeddings.`,
     'BEGIN;',
-    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
+    `SELECT pg_advisory_xact_lock(${MIGRATION_ADVISORY_LOCK_ID});`,
     `CREATE SCHEMA IF NOT EXISTS ${schema};`,
     bookkeepingSql(schema),
     `INSERT INTO ${schema}.ltst_meta (key, value) VALUES (${literal(DIMENSIONS_KEY)}, ${literal(String(dimensions))}) ON CONFLICT (key) DO NOTHING;`,

@@ -7,4 +7,6 @@ export interface Embedder {
   readonly id: string;
   readonly dimensions: number;
   embed(texts: string[]): Promise<number[][]>;
+  /** A search query's vector, for models that embed queries differently from documents; default `embed`. */
+  embedQuery?(text: string): Promise<number[]>;
 }

@@ -84,7 +84,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const query = request.query ?? (request.sessionId ? await ctx.run((db) => latestHumanMessage(db, ctx, request.userId, request.sessionId as string)) : null);
   const embedder = info.hasEmbedding ? await ctx.embedder() : undefined;
   const embeddingStarted = performance.now();
-  const embedding = embedder && query ? (await embedder.embed([query]))[0] : undefined;
+  const embedding = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
 
   return ctx.transaction(async (tx) => {

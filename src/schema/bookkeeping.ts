@@ -21,6 +21,6 @@ CREATE TABLE IF NOT EXISTS ${schema}.ltst_meta (
  * One lock for every LTST migrator on a database, whatever the schema: migrations are short, and
  * one lock also serialises CREATE EXTENSION, which is database-wide.
  */
-export const MIGRATION_LOCK_KEY = '7315942112004412';
+export const MIGRATION_ADVISORY_LOCK_ID = '7315942112004412';
 
 export const DIMENSIONS_KEY = 'embedding_dimensions';

@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '../db/database';
 import { LtstError } from '../errors';
 import { DEFAULT_DIMENSIONS, quoteIdentifier } from '../config';
-import { bookkeepingSql, DIMENSIONS_KEY, MIGRATION_LOCK_KEY } from './bookkeeping';
+import { bookkeepingSql, DIMENSIONS_KEY, MIGRATION_ADVISORY_LOCK_ID } from './bookkeeping';
 import { latestVersion, loadMigrations, renderMigration, type Migration } from './migrations';
 import { ensureVectorExtension, type VectorStatus } from './vector-extension';
 
@@ -95,7 +95,7 @@ async function settleDimensions(tx: Queryable, target: SchemaTarget, requested: 
  */
 export async function migrate(db: Database, target: SchemaTarget, requestedDimensions?: number): Promise<MigrationReport> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_ADVISORY_LOCK_ID]);
     await assertServerVersion(tx);
     await ensureSchema(tx, target);
     const applied = await readApplied(tx, target);

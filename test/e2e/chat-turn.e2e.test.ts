@@ -1,9 +1,9 @@
 import { onDatabase } from '../helpers/databases';
-import { n8n, withN8n } from './with-n8n';
+import { memoryTargets, n8n, withN8n } from './with-n8n';
 
 /** The chat-turn example executed in a real n8n 2.41.1, its output and rows checked. */
-describe('the chat-turn example in a real n8n', () => {
-  const { dataDir, runExample } = withN8n();
+describe.each(memoryTargets)('the chat-turn example in a real n8n, memory %s', (target) => {
+  const { memory, runExample } = withN8n(target, 'chat_turn');
 
   it('stores the turn, recalls it with the local model, and stores the reply', async () => {
     const run = runExample('chat-turn.json');
@@ -13,9 +13,9 @@ describe('the chat-turn example in a real n8n', () => {
     expect(bundle.relevantMessages[0]).toMatchObject({ content: 'I love green tea, and my cat is called Tom', scores: { vector: expect.any(Number) } });
     expect(n8n.nodeItems(run, 'Store Reply')[0]).toMatchObject({ role: 'ai', messageIndex: 1, content: 'I remember: I love green tea, and my cat is called Tom' });
 
-    // n8n has exited: the embedded database is ours to read.
-    const rows = await onDatabase({ embedded: { dataDir } }, async (db) =>
-      (await db.query<{ role: string; has_embedding: boolean }>('SELECT role, embedding IS NOT NULL AS has_embedding FROM public.conversation_messages ORDER BY message_index')).rows,
+    // n8n has exited (an embedded database is ours to read now).
+    const rows = await onDatabase(memory, async (db) =>
+      (await db.query<{ role: string; has_embedding: boolean }>(`SELECT role, embedding IS NOT NULL AS has_embedding FROM ${memory.schema}.conversation_messages ORDER BY message_index`)).rows,
     );
     expect(rows).toEqual([{ role: 'human', has_embedding: true }, { role: 'ai', has_embedding: true }]);
   }, 180_000);

@@ -1,6 +1,6 @@
 import { onDatabase } from '../helpers/databases';
-import { n8n, withN8n } from './with-n8n';
-const CREDENTIAL = { ltstMemoryPostgres: { id: 'ltstMemoryCred01', name: 'LTST Memory' } };
+import { memoryTargets, n8n, withN8n } from './with-n8n';
+const CREDENTIAL = { ltstMemoryPostgresApi: { id: 'ltstMemoryCred01', name: 'LTST Memory' } };
 
 let position = 0;
 const node = (name: string, type: string, parameters: Record<string, unknown>) => ({
@@ -26,8 +26,8 @@ function chain(id: string, name: string, nodes: Array<{ name: string }>) {
  * The LTST Memory Maintenance node in a real n8n 2.41.1, installed the way the Community Nodes panel
  * installs the package: the maintenance example, then a user's data exported and deleted.
  */
-describe('the maintenance node in a real n8n', () => {
-  const { dataDir, runExample, runWorkflow } = withN8n();
+describe.each(memoryTargets)('the maintenance node in a real n8n, memory %s', (target) => {
+  const { memory, runExample, runWorkflow } = withN8n(target, 'maintenance');
 
   it('runs the maintenance example: cleans expired entries, then reports a healthy schema', () => {
     const run = runExample('maintenance.json');
@@ -59,8 +59,8 @@ describe('the maintenance node in a real n8n', () => {
     expect(run.data.resultData.runData.Delete[0].data.main[0][0].pairedItem).toEqual({ item: 0 });
 
     // n8n has exited: the embedded database is ours to read.
-    const left = await onDatabase({ embedded: { dataDir } }, async (db) =>
-      (await db.query<{ user_id: string; n: number }>('SELECT user_id, count(*)::int AS n FROM public.conversation_messages GROUP BY user_id ORDER BY user_id')).rows,
+    const left = await onDatabase(memory, async (db) =>
+      (await db.query<{ user_id: string; n: number }>(`SELECT user_id, count(*)::int AS n FROM ${memory.schema}.conversation_messages GROUP BY user_id ORDER BY user_id`)).rows,
     );
     expect(left).toEqual([{ user_id: 'kept-user', n: 1 }]);
   }, 180_000);

@@ -1,8 +1,8 @@
 import { onDatabase } from '../helpers/databases';
-import { n8n, withN8n } from './with-n8n';
+import { memoryTargets, n8n, withN8n } from './with-n8n';
 
-describe('the preference and event-ledger examples in a real n8n', () => {
-  const { dataDir, runExample: run } = withN8n();
+describe.each(memoryTargets)('the preference and event-ledger examples in a real n8n, memory %s', (target) => {
+  const { memory, runExample: run } = withN8n(target, 'preferences_events');
 
   it('learns a preference: stated, reinforced, and not replaced by a weaker guess', () => {
     const result = run('preference-learning.json');
@@ -20,7 +20,7 @@ describe('the preference and event-ledger examples in a real n8n', () => {
     expect(logged.metadata.executionId).toBeTruthy();
     expect(n8n.nodeItems(result, 'Claim')[0].events.map((e: { eventId: number }) => e.eventId)).toEqual([logged.eventId]);
     expect(n8n.nodeItems(result, 'Complete')[0]).toMatchObject({ eventId: logged.eventId, status: 'done' });
-    const rows = await onDatabase({ embedded: { dataDir } }, async (db) => (await db.query('SELECT status FROM public.event_ledger')).rows);
+    const rows = await onDatabase(memory, async (db) => (await db.query(`SELECT status FROM ${memory.schema}.event_ledger`)).rows);
     expect(rows).toEqual([{ status: 'done' }]);
   }, 120_000);
 });

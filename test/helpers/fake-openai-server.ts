@@ -59,6 +59,11 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
+/** As the API answers: a list of numbers, or with `base64` their little-endian float32 bytes (the SDK's default). */
+function encode(vector: number[], format: string | undefined): number[] | string {
+  return format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+}
+
 function openAiError(message: string, type: string, code: string | null) {
   return { error: { message, type, param: null, code } };
 }
@@ -103,7 +108,7 @@ export async function startFakeOpenAiServer(behaviour: FakeBehaviour = {}): Prom
       const size = b.wrongLength ?? body.dimensions ?? b.nativeDimensions ?? 64;
       send(res, 200, {
         object: 'list',
-        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: fakeVector(text, size) })),
+        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(fakeVector(text, size), body.encoding_format) })),
         model: body.model,
         usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
       });

@@ -22,7 +22,7 @@ describe('credential to core configuration', () => {
     ['allow', {}, false],
     ['require', {}, { rejectUnauthorized: false }],
     ['verify-full', { caCertificate: 'PEM' }, { rejectUnauthorized: true, ca: 'PEM' }],
-    ['verify-full', { allowUnauthorizedCerts: true }, { rejectUnauthorized: false, ca: undefined }],
+    ['verify-full', { ignoreSslIssues: true }, { rejectUnauthorized: false, ca: undefined }],
   ] as const)('maps SSL mode %s', (ssl, extra, expected) => {
     expect(sslConfig({ ssl, ...extra })).toEqual(expected);
   });

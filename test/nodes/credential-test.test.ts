@@ -7,7 +7,7 @@ import { ltstMemoryConnectionTest } from '../../nodes/shared/credential-test';
 import { serverUrl } from '../helpers/databases';
 
 const test = (data: Record<string, unknown>) =>
-  ltstMemoryConnectionTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'LTST Memory', type: 'ltstMemoryPostgres', data: data as never });
+  ltstMemoryConnectionTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'LTST Memory', type: 'ltstMemoryPostgresApi', data: data as never });
 
 afterAll(() => closeAllMemory());
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -20,4 +20,14 @@ describe('the npm package', () => {
     // Reported, not asserted: the size is in the README.
     console.log(`npm pack: ${files.length} files, tarball ${(size / 2 ** 20).toFixed(1)} MiB`);
   });
+});
+
+describe("n8n's community-node lint", () => {
+  it('passes `n8n-node lint` (the configuration without n8n Cloud support)', () => {
+    // Without jest's NODE_ENV=test, under which n8n's eslint plugin checks files as in its own tests.
+    const { NODE_ENV, ...env } = process.env;
+    const lint = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'n8n-node'), ['lint'], { cwd: ROOT, encoding: 'utf8', env: { ...env, FORCE_COLOR: '0' } });
+    // On failure the message carries eslint's report.
+    expect({ status: lint.status, output: `${lint.stdout}${lint.stderr}`.replace(/\u001b\[[0-9;]*m/g, '') }).toEqual({ status: 0, output: expect.not.stringMatching(/error|warning/) });
+  }, 120_000);
 });

@@ -3,8 +3,8 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 const server = { show: { connection: ['server'] } };
 
 /** Where LTST memory lives: a PostgreSQL server (with pgvector for semantic search) or the embedded database. */
-export class LtstMemoryPostgres implements ICredentialType {
-  name = 'ltstMemoryPostgres';
+export class LtstMemoryPostgresApi implements ICredentialType {
+  name = 'ltstMemoryPostgresApi';
 
   displayName = 'LTST Memory Postgres';
 
@@ -52,7 +52,7 @@ export class LtstMemoryPostgres implements ICredentialType {
     },
     {
       displayName: 'Ignore SSL Issues (Insecure)',
-      name: 'allowUnauthorizedCerts',
+      name: 'ignoreSslIssues',
       type: 'boolean',
       default: false,
       displayOptions: { show: { connection: ['server'], ssl: ['verify-full'] } },
