@@ -464,6 +464,9 @@ function randomId() {
 module.exports = {
   n8nPaths,
   isInstalled,
+  freePort,
+  distinctFreePorts,
+  killGroup,
   createEnv,
   runN8n,
   runN8nAsync,
