@@ -106,10 +106,17 @@ class Api {
   cookie = '';
   constructor(readonly base: string) {}
   async call(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const res = await fetch(this.base + route, {
-      method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    const request = () =>
+      fetch(this.base + route, {
+        method,
+        headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // A reused keep-alive socket can be reset by the server closing it at that moment (n8n's event
+    // loop is busy while it opens the embedded database): a GET is safe to send again, once.
+    const res = await request().catch((error: Error & { cause?: { code?: string } }) => {
+      if (method !== 'GET' || error.cause?.code !== 'ECONNRESET') throw error;
+      return request();
     });
     const auth = res.headers.getSetCookie().find((c) => c.startsWith('n8n-auth='));
     if (auth) this.cookie = auth.split(';')[0];
