@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
-import { forbiddenSession, requireOwnedSession } from './ownership';
+import { forbiddenSession, requireOwner } from './ownership';
 import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
 
@@ -230,12 +230,16 @@ export function messageOperations(ctx: MemoryContext) {
         { userId, sessionId },
         () =>
           ctx.run(async (db) => {
-            await requireOwnedSession(db, ctx, userId, sessionId);
-            const { rows } = await db.query<MessageRow>(
-              `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2) newest ORDER BY message_index`,
+            // One round trip: the session's owner, and its newest messages (none: one row of nulls).
+            const { rows } = await db.query<MessageRow & { owner: string }>(
+              `SELECT s.user_id AS owner, newest.* FROM ${ctx.schema}.conversation_sessions s
+                 LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages
+                                     WHERE session_id = s.session_id ORDER BY message_index DESC LIMIT $2) newest ON true
+                WHERE s.session_id = $1`,
               [sessionId, limit],
             );
-            return rows.map((row) => toMessage(row));
+            requireOwner(rows[0]?.owner, userId, sessionId);
+            return rows.filter((row) => row.message_id !== null).reverse().map((row) => toMessage(row));
           }),
         (rows) => rows.length,
       );

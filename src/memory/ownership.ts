@@ -11,10 +11,15 @@ export async function requireOwnedSession(db: Queryable, ctx: MemoryContext, use
     `SELECT user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1${lock ? ' FOR UPDATE' : ''}`,
     [sessionId],
   );
-  if (rows.length === 0) {
+  requireOwner(rows[0]?.user_id, userId, sessionId);
+}
+
+/** Refuses a session that does not exist (`owner` undefined) or belongs to another user. */
+export function requireOwner(owner: string | undefined, userId: string, sessionId: string): void {
+  if (owner === undefined) {
     throw new LtstError('NOT_FOUND', `Session "${sessionId}" does not exist`, { hint: 'Store a message in it first, or check the session id.' });
   }
-  if (rows[0].user_id !== userId) throw forbiddenSession(sessionId);
+  if (owner !== userId) throw forbiddenSession(sessionId);
 }
 
 export function forbiddenSession(sessionId: string): LtstError {

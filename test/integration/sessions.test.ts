@@ -40,5 +40,6 @@ describe.each(testTargets(__filename))('sessions on $name', ({ config }) => {
     for (const content of ['one', 'two', 'three']) await store.storeMessage({ userId: 'u3', sessionId: 'chrono', role: 'human', content });
     expect((await store.getMessages('u3', 'chrono', { limit: 2 })).map((m) => m.content)).toEqual(['two', 'three']);
     await expect(store.getMessages('u1', 'chrono')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(store.getMessages('u3', 'no-such-session')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
