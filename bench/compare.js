@@ -4,10 +4,10 @@
 // and the same precomputed vectors. Every figure is taken over repeated runs (min / median / max).
 //
 //   node bench/compare.js [--url postgres://...] [--repeats 3] [--ingest 10000]
-//                         [--scales 10000,100000] [--seed 42] [--skip-embeddings]
+//                         [--scales 10000,100000] [--seed 42] [--skip-embeddings] [--only-scales] [--name compare]
 //
 // Default url: LTST_BENCH_DATABASE_URL, else LTST_TEST_DATABASE_URL. It works only in schemas named
-// ltst_bench_cmp_* (dropped before and after). Writes bench/results/compare.json and prints a
+// ltst_bench_cmp_* (dropped before and after). Writes bench/results/<name>.json and prints a
 // markdown table (the one in the README).
 const fs = require('node:fs');
 const path = require('node:path');
@@ -23,7 +23,7 @@ const { markdown } = require('./compare/report');
 const { langchainVersions } = require('./baseline-langchain');
 
 function parseArgs(argv) {
-  const args = { url: process.env.LTST_BENCH_DATABASE_URL || process.env.LTST_TEST_DATABASE_URL, repeats: 3, ingest: 10_000, scales: [10_000, 100_000], seed: 42, embeddings: true };
+  const args = { url: process.env.LTST_BENCH_DATABASE_URL || process.env.LTST_TEST_DATABASE_URL, repeats: 3, ingest: 10_000, scales: [10_000, 100_000], seed: 42, embeddings: true, onlyScales: false, name: 'compare' };
   const whole = (flag, value) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number >= 1, got ${value}`);
@@ -38,6 +38,8 @@ function parseArgs(argv) {
     else if (flag === '--scales') args.scales = value().split(',').map((s) => whole(flag, s.replace(/_/g, '')));
     else if (flag === '--seed') args.seed = whole(flag, value());
     else if (flag === '--skip-embeddings') args.embeddings = false;
+    else if (flag === '--only-scales') args.onlyScales = true; // for a long run at 1,000,000 messages
+    else if (flag === '--name') args.name = value().replace(/[^a-z0-9_-]/gi, '-');
     else throw new Error(`unknown argument ${argv[i]} (see the top of bench/compare.js)`);
   }
   if (!args.url) throw new Error('needs a PostgreSQL server with pgvector: set LTST_BENCH_DATABASE_URL or pass --url postgres://user:pw@host:5432/db');
@@ -59,8 +61,10 @@ async function main() {
     versions: { ltst: require('../package.json').version, ...langchainVersions(), postgres: server.postgres, pgvector: server.pgvector, settings: { shared_buffers: server.shared_buffers, maintenance_work_mem: server.maintenance_work_mem } },
     parameters: { repeats: args.repeats, seed: args.seed, embeddings: 'bench hashing embedder, 384-d, vectors computed before timing' },
   };
-  result.ingest = await ingestPhase({ url: args.url, count: args.ingest, repeats: args.repeats, seed: args.seed });
-  result.window = await windowPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
+  if (!args.onlyScales) {
+    result.ingest = await ingestPhase({ url: args.url, count: args.ingest, repeats: args.repeats, seed: args.seed });
+    result.window = await windowPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
+  }
   result.scales = [];
   const fullAt = Math.max(...args.scales.filter((s) => s <= 100_000), Math.min(...args.scales));
   try {
@@ -76,11 +80,11 @@ async function main() {
     await closeAllMemory();
     for (const schema of SCHEMAS) await dropSchema(args.url, schema);
   }
-  if (args.embeddings) result.embeddings = await embeddingsPhase({ repeats: args.repeats });
+  if (args.embeddings && !args.onlyScales) result.embeddings = await embeddingsPhase({ repeats: args.repeats });
   result.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   result.runSeconds = Math.round((performance.now() - started) / 1000);
 
-  const file = path.join(__dirname, 'results', 'compare.json');
+  const file = path.join(__dirname, 'results', `${args.name}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(markdown(result));

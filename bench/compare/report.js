@@ -6,6 +6,7 @@ const times = (a, b) => `${(a / b).toFixed(1)}x`;
 const verdict = (ok) => (ok ? 'met' : '**not met**');
 
 function ingestTable({ ingest }) {
+  if (!ingest) return '';
   const f = ingest.messagesPerSecond;
   const lc = f.langchainAddMessage.median;
   return [
@@ -21,6 +22,7 @@ function ingestTable({ ingest }) {
 }
 
 function windowTable({ window }) {
+  if (!window) return '';
   const rows = window.lengths.map((length) => {
     const alone = window.sessions[length];
     const shared = window.sharedTable[length];
