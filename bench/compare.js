@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { closeAllMemory } = require('../dist/core/index.js');
 const { machine } = require('./common');
-const { log, sql, dropSchema } = require('./compare/shared');
+const { log, sql, closeSql, dropSchema } = require('./compare/shared');
 const { ingestPhase } = require('./compare/ingest');
 const { windowPhase } = require('./compare/window');
 const { scalePhase, SCHEMAS } = require('./compare/scale');
@@ -90,6 +90,7 @@ async function main() {
   console.log(markdown(result));
   console.log(`\nRun took ${result.runSeconds} s; every figure in ${path.relative(process.cwd(), file)}`);
   await closeAllMemory();
+  await closeSql();
 }
 
 main().catch((error) => {

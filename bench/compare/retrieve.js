@@ -1,7 +1,6 @@
 // Full retrieveContext (recent window, hybrid recall, preferences, context, prompt) on the loaded
 // scale store, without the cache and answered from it.
-const { spread, percentile } = require('../common');
-const { log, corpus, latencies } = require('./shared');
+const { log, corpus, latencies, latencySpread } = require('./shared');
 
 const QUERIES = 200;
 
@@ -14,20 +13,18 @@ async function retrievePhase({ store, scale, repeats, seed }) {
     for (const session of user.sessions) await store.setContext({ userId: user.userId, sessionId: session.sessionId, type: 'task', key: 'goal', value: `plan topic ${session.focus}`, relevance: 0.8 });
   }
   const requests = data.queries(QUERIES).map((q) => ({ ...q, recentLimit: 10, topK: 8 }));
-  const cold = { p50: [], p95: [] };
-  const cached = { p50: [], p95: [] };
+  const cold = [];
+  const cached = [];
   for (let r = 0; r < repeats; r += 1) {
     const coldMs = await latencies(requests, (q) => store.retrieveContext({ ...q, useCache: false }));
     for (const q of requests) await store.retrieveContext({ ...q, useCache: true }); // fills the cache
     const cachedMs = await latencies(requests, async (q) => {
       if (!(await store.retrieveContext({ ...q, useCache: true })).stats.cacheHit) throw new Error('expected a cache hit');
     });
-    cold.p50.push(percentile(coldMs, 50));
-    cold.p95.push(percentile(coldMs, 95));
-    cached.p50.push(percentile(cachedMs, 50));
-    cached.p95.push(percentile(cachedMs, 95));
+    cold.push(coldMs);
+    cached.push(cachedMs);
   }
-  const result = { scale, requests: requests.length, request: { recentLimit: 10, topK: 8 }, cold: { p50: spread(cold.p50), p95: spread(cold.p95) }, cached: { p50: spread(cached.p50), p95: spread(cached.p95) } };
+  const result = { scale, requests: requests.length, request: { recentLimit: 10, topK: 8 }, cold: latencySpread(cold), cached: latencySpread(cached) };
   log(`retrieveContext at ${scale}: cold p50 ${result.cold.p50.median} ms, cached p50 ${result.cached.p50.median} ms`);
   return result;
 }

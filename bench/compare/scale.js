@@ -4,9 +4,9 @@
 // index used (as n8n's node creates the table, its column has no dimension, so even LangChain's
 // createHnswIndex cannot serve the search) and, as the best PGVectorStore offers, with a typed column
 // and its HNSW index. Recall@10 against exact search; index build times; bytes per message.
-const { spread, percentile, round } = require('../common');
+const { round } = require('../common');
 const { DIMENSIONS } = require('../synthetic');
-const { log, embedder, corpus, withVectors, batches, freshStore, freshBaseline, timed, latencies, sql } = require('./shared');
+const { log, embedder, corpus, withVectors, batches, freshStore, freshBaseline, timed, latencies, latencySpread, sql } = require('./shared');
 
 const SCHEMA = 'ltst_bench_cmp_scale';
 const BASELINE_SCHEMA = 'ltst_bench_cmp_scale_lc';
@@ -43,16 +43,11 @@ async function load(store, baseline, typed, data, scale) {
   return { messages: stored, ltstPerSecond: stored / (ltstMs / 1000), langchainPerSecond: stored / (langchainMs / 1000) };
 }
 
-/** p50 and p95 of each round, then their spread over the rounds. */
+/** `repeats` rounds of one call per query: p50 and p95 over the rounds. */
 async function rounds(repeats, queries, call) {
-  const p50 = [];
-  const p95 = [];
-  for (let r = 0; r < repeats; r += 1) {
-    const ms = await latencies(queries, call);
-    p50.push(percentile(ms, 50));
-    p95.push(percentile(ms, 95));
-  }
-  return { p50: spread(p50), p95: spread(p95) };
+  const roundsMs = [];
+  for (let r = 0; r < repeats; r += 1) roundsMs.push(await latencies(queries, call));
+  return latencySpread(roundsMs);
 }
 
 async function scalePhase({ url, scale, repeats, seed, keep = false }) {

@@ -1,7 +1,7 @@
 // What the comparison phases share: the corpus, fresh schemas, timing.
-const { Client } = require('pg');
+const { Pool } = require('pg');
 const { openMemory } = require('../../dist/core/index.js');
-const { dropSchema } = require('../common');
+const { dropSchema, percentile, spread } = require('../common');
 const { DIMENSIONS, mulberry32, hashingEmbedder, vocabulary, makeUsers, userMessages, queryFor, pick } = require('../synthetic');
 const { openBaseline } = require('../baseline-langchain');
 
@@ -78,14 +78,21 @@ async function latencies(items, call) {
   return ms;
 }
 
+/** p50 and p95 of each round's latencies, then their spread over the rounds. */
+const latencySpread = (roundsMs) => ({ p50: spread(roundsMs.map((ms) => percentile(ms, 50))), p95: spread(roundsMs.map((ms) => percentile(ms, 95))) });
+
+const pools = new Map();
+
+/** One statement on `url`, through a small pool kept for the run (closeSql ends it). */
 async function sql(url, text, params) {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows;
-  } finally {
-    await client.end();
-  }
+  let pool = pools.get(url);
+  if (!pool) pools.set(url, (pool = new Pool({ connectionString: url, max: 2, allowExitOnIdle: true })));
+  return (await pool.query(text, params)).rows;
 }
 
-module.exports = { log, embedder, corpus, withVectors, batches, freshStore, freshBaseline, timed, latencies, sql, dropSchema };
+async function closeSql() {
+  await Promise.all([...pools.values()].map((pool) => pool.end()));
+  pools.clear();
+}
+
+module.exports = { log, embedder, corpus, withVectors, batches, freshStore, freshBaseline, timed, latencies, latencySpread, sql, closeSql, dropSchema };

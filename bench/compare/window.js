@@ -2,8 +2,7 @@
 // n8n's Postgres Chat Memory (BufferWindowMemory, k 5, over PostgresChatMessageHistory) reads the
 // whole session and trims it in memory; LTST reads the newest 10 by (session, message_index).
 // Measured with the sessions alone in their tables, then among 100,000 messages of other sessions.
-const { spread, percentile } = require('../common');
-const { log, corpus, batches, freshStore, freshBaseline, latencies, dropSchema } = require('./shared');
+const { log, corpus, batches, freshStore, freshBaseline, latencies, latencySpread, dropSchema } = require('./shared');
 const { CHAT_TABLE } = require('../baseline-langchain');
 
 const SCHEMA = 'ltst_bench_cmp_window';
@@ -37,20 +36,12 @@ async function windowPhase({ url, repeats, seed, loads = 200 }) {
         if (JSON.stringify(ours) !== JSON.stringify(theirs) || ours.length !== 10) throw new Error(`window ${length}: the two stores return different windows`);
         const n = length >= 10_000 ? Math.ceil(loadsPerLength / 4) : loadsPerLength;
         for (let w = 0; w < 10; w += 1) await Promise.all([store.getMessages(USER, sessionId, { limit: 10 }), baseline.loadWindow(sessionId, 5)]);
-        const rounds = { ltst: { p50: [], p95: [] }, langchain: { p50: [], p95: [] } };
+        const rounds = { ltst: [], langchain: [] };
         for (let r = 0; r < repeats; r += 1) {
-          const ltst = await latencies(Array.from({ length: n }), () => store.getMessages(USER, sessionId, { limit: 10 }));
-          const langchain = await latencies(Array.from({ length: n }), () => baseline.loadWindow(sessionId, 5));
-          for (const [name, ms] of [['ltst', ltst], ['langchain', langchain]]) {
-            rounds[name].p50.push(percentile(ms, 50));
-            rounds[name].p95.push(percentile(ms, 95));
-          }
+          rounds.ltst.push(await latencies(Array.from({ length: n }), () => store.getMessages(USER, sessionId, { limit: 10 })));
+          rounds.langchain.push(await latencies(Array.from({ length: n }), () => baseline.loadWindow(sessionId, 5)));
         }
-        result[length] = {
-          loads: n,
-          ltst: { p50: spread(rounds.ltst.p50), p95: spread(rounds.ltst.p95) },
-          langchain: { p50: spread(rounds.langchain.p50), p95: spread(rounds.langchain.p95) },
-        };
+        result[length] = { loads: n, ltst: latencySpread(rounds.ltst), langchain: latencySpread(rounds.langchain) };
         log(`window ${length}: LTST p50 ${result[length].ltst.p50.median} ms, LangChain p50 ${result[length].langchain.p50.median} ms`);
       }
       return result;
@@ -61,9 +52,11 @@ async function windowPhase({ url, repeats, seed, loads = 200 }) {
     const alone = await measure(loads);
 
     // The same sessions among OTHERS messages of 100 other sessions, as in a real n8n database.
-    for (const batch of batches(texts.slice(0, 1_000).flatMap((content, i) => Array.from({ length: OTHERS / 1_000 }, (_, s) => ({ userId: `other-${s}`, sessionId: `other-${s}`, role: i % 2 === 0 ? 'human' : 'ai', content }))), 1_000)) {
-      await store.storeMessages(batch);
+    const others = [];
+    for (let s = 0; s < OTHERS / 1_000; s += 1) {
+      texts.slice(0, 1_000).forEach((content, i) => others.push({ userId: `other-${s}`, sessionId: `other-${s}`, role: i % 2 === 0 ? 'human' : 'ai', content }));
     }
+    for (const batch of batches(others, 1_000)) await store.storeMessages(batch);
     // LangChain's rows copied in SQL (the same JSON as addMessage writes; 100,000 addMessage calls would take a minute).
     await baseline.pool.query(
       `INSERT INTO "${BASELINE_SCHEMA}"."${CHAT_TABLE}" (session_id, message)
