@@ -5,7 +5,7 @@
  * Prerequisite: `node scripts/n8n-install.js` (idempotent; cache in $LTST_N8N_CACHE or
  * ~/.cache/ltst-n8n).
  *
- *   const h = require('./n8n-harness');
+ *   const h = require('./scripts/n8n-harness');
  *   const env = await h.createEnv();                 // fresh N8N_USER_FOLDER, free ports, sqlite
  *   try {
  *     h.installPackage(env, '/tmp/pkg-0.1.0.tgz');   // like the Community Nodes panel
@@ -28,7 +28,7 @@ const net = require('net');
 const crypto = require('crypto');
 const { spawnSync, spawn } = require('child_process');
 
-const install = require('../../scripts/n8n-install.js');
+const install = require('./n8n-install.js');
 
 const DEFAULT_TIMEOUT_MS = Number(process.env.LTST_N8N_TIMEOUT_MS || 180000);
 

@@ -17,7 +17,7 @@ const http = require('http');
 const { spawn, spawnSync } = require('child_process');
 
 const ROOT = path.join(__dirname, '..');
-const h = require('../test/e2e/n8n-harness.js');
+const h = require('./n8n-harness.js');
 
 // The example workflows reference this credential by id.
 const CREDENTIAL = { id: 'ltstMemoryCred01', name: 'LTST Memory', type: 'ltstMemoryPostgresApi' };

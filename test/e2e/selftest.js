@@ -15,7 +15,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const assert = require('assert');
-const h = require('./n8n-harness');
+const h = require('../../scripts/n8n-harness');
 
 const PKG = 'n8n-nodes-ltst-hello';
 

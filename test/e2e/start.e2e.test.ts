@@ -8,7 +8,7 @@ import { startFakeOpenAiServer } from '../helpers/fake-openai-server';
 
 // The harness is plain CommonJS (it also runs outside jest).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const h = require('./n8n-harness');
+const h = require('../../scripts/n8n-harness');
 
 /**
  * `npm start` (scripts/start.js) against a real n8n 2.41.1, checked through n8n's REST API: the

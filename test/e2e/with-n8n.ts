@@ -6,7 +6,7 @@ import { dropSchema, serverUrl } from '../helpers/databases';
 
 // The harness is plain CommonJS (it also runs outside jest).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const n8n = require('./n8n-harness');
+export const n8n = require('../../scripts/n8n-harness');
 
 const ROOT = path.join(__dirname, '..', '..');
 
