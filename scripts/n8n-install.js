@@ -79,9 +79,13 @@ function run(cmd, args, opts = {}) {
   return { stdout: r.stdout, secs: Number(secs) };
 }
 
-/** npm env that builds native modules for the Node 24 binary rather than the machine's Node 20. */
+/**
+ * npm env that builds native modules for the Node 24 binary rather than the machine's Node 20.
+ * Settings npm exported for this project's scripts (`npm run` exports its .npmrc as npm_config_*,
+ * among them ignore-scripts=true) are dropped: they would turn `npm rebuild sqlite3` into a no-op.
+ */
 function node24Env(p) {
-  const env = { ...process.env };
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_(config|package|lifecycle)_/i.test(name)));
   env.PATH = `${p.nodeBinDir}${path.delimiter}${env.PATH || ''}`;
   env.npm_config_nodedir = p.nodePkg; // holds include/node (Node 24 headers)
   env.npm_config_update_notifier = 'false';
@@ -136,7 +140,7 @@ function main() {
     const dir = path.dirname(path.dirname(p.nodePkg));
     fs.mkdirSync(dir, { recursive: true });
     if (!fs.existsSync(path.join(dir, 'package.json'))) fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}\n');
-    timings.node = run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', dir, NODE_SPEC]).secs;
+    timings.node = run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', dir, NODE_SPEC], { cwd: dir }).secs;
   } else {
     log('Node 24 already present');
   }
@@ -160,6 +164,7 @@ function main() {
     fs.writeFileSync(path.join(p.n8nPrefix, 'package.json'), '{"private":true}\n');
     timings.n8n = run('npm', ['install', '--ignore-scripts', '--no-package-lock', '--prefix', p.n8nPrefix, `n8n@${N8N_VERSION}`], {
       env,
+      cwd: p.n8nPrefix,
       timeoutMs: 30 * 60 * 1000,
     }).secs;
     if (!n8nInstalled()) fail(`n8n@${N8N_VERSION} not found in ${p.n8nPkg} after npm install`);
@@ -170,7 +175,9 @@ function main() {
   // 3. sqlite3 native binding, built by Node 24's node-gyp env.
   const v0 = verify(p);
   if (!v0.ok || force) {
-    timings.sqlite3 = run('npm', ['rebuild', 'sqlite3', '--prefix', p.n8nPrefix], { env, timeoutMs: 20 * 60 * 1000 }).secs;
+    // Run from the cache folder (not the repository, whose .npmrc sets ignore-scripts) and with
+    // scripts explicitly on: the rebuild is sqlite3's install script.
+    timings.sqlite3 = run('npm', ['rebuild', 'sqlite3', '--ignore-scripts=false', '--prefix', p.n8nPrefix], { env, cwd: p.n8nPrefix, timeoutMs: 20 * 60 * 1000 }).secs;
   }
   const v = verify(p);
   if (!v.ok) fail(`install is not usable: ${v.why}`);

@@ -12,7 +12,15 @@ export type LtstErrorCode =
   | 'INVALID_INPUT'
   /** The row belongs to another user (isolation). */
   | 'FORBIDDEN'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** The database failed in a way that may pass on a retry (connection lost, serialization, deadlock, timeout). */
+  | 'RETRYABLE'
+  /** An idempotency key already stored with different content: the caller reused a key. */
+  | 'IDEMPOTENCY_CONFLICT'
+  /** A claimed event's lease expired or is held by another claim: its claim token is stale. */
+  | 'STALE_CLAIM'
+  /** The embedded database folder is open in another process. */
+  | 'FOLDER_IN_USE';
 
 export class LtstError extends Error {
   readonly code: LtstErrorCode;
@@ -22,15 +30,31 @@ export class LtstError extends Error {
   readonly sqlState?: string;
   /** The input field at fault, for INVALID_INPUT. */
   readonly field?: string;
+  /** The place in a batch of the input at fault (messages[3] is 3), when a batch call refused one input. */
+  readonly itemIndex?: number;
 
-  constructor(code: LtstErrorCode, message: string, options: { hint?: string; sqlState?: string; field?: string; cause?: unknown } = {}) {
+  constructor(code: LtstErrorCode, message: string, options: LtstErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = 'LtstError';
     this.code = code;
     this.hint = options.hint;
     this.sqlState = options.sqlState;
     this.field = options.field;
+    this.itemIndex = options.itemIndex;
   }
+
+  /** True when the same call may succeed if made again (with the same idempotency key). */
+  get retryable(): boolean {
+    return this.code === 'RETRYABLE' || this.code === 'CONNECTION_FAILED';
+  }
+}
+
+export interface LtstErrorOptions {
+  hint?: string;
+  sqlState?: string;
+  field?: string;
+  itemIndex?: number;
+  cause?: unknown;
 }
 
 /** The SQLSTATE (or Node system error code) of a driver error, if it has one. */

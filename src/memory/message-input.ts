@@ -44,7 +44,7 @@ function inBatch<T>(index: number, prepare: () => T): T {
   } catch (error) {
     if (error instanceof LtstError && error.field) {
       const field = `messages[${index}].${error.field}`;
-      throw new LtstError(error.code, error.message.replace(error.field, field), { field, hint: error.hint });
+      throw new LtstError(error.code, error.message.replace(error.field, field), { field, hint: error.hint, sqlState: error.sqlState, itemIndex: index });
     }
     throw error;
   }
