@@ -1,5 +1,5 @@
 import { LtstError, errorCode } from '../errors';
-import { LOST_CONNECTION_SQLSTATE, faultReason, type FaultKind } from './fault-classification';
+import { LOST_CONNECTION_SQLSTATE, faultReason, isTransientConnectFailure, type FaultKind } from './fault-classification';
 
 /** Where a connection was going, for error messages; never includes the password. */
 export interface ConnectionTarget {
@@ -25,8 +25,10 @@ export function connectionError(target: ConnectionTarget, error: unknown): LtstE
   const code = errorCode(error);
   const known = code ? REASONS[code] : undefined;
   const reason = known?.reason ?? (error instanceof Error ? error.message : String(error));
+  // Nothing was sent: a connection that may come back (a restart) is safe to retry.
+  const retry = isTransientConnectFailure(error, true) ? ' Nothing was sent: it is safe to retry, with the same idempotency key.' : '';
   return new LtstError(known?.code ?? 'CONNECTION_FAILED', `Cannot connect to ${target.description}: ${reason}`, {
-    hint: known?.hint ?? 'Check the connection settings of the credential.',
+    hint: (known?.hint ?? 'Check the connection settings of the credential.') + retry,
     sqlState: code,
     cause: error,
   });

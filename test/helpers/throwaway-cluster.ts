@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,14 +10,14 @@ import pg from 'pg';
  * A PostgreSQL cluster of its own, for tests that stop, restart or break the server: `initdb` into
  * a temporary folder with the machine's binaries, its own port on 127.0.0.1, no Unix socket, trust
  * authentication (it listens on loopback only, and lives for one test file). It is stopped by its
- * postmaster's pid and its folder removed in every outcome: by destroy(), and by an exit handler
- * if the test process ends first.
+ * postmaster's pid and its folder removed in every outcome: by destroy() in afterAll, and by a
+ * detached reaper process if the test process ends without it (cluster-reaper.js).
  */
 export interface ThrowawayCluster {
   readonly port: number;
   /** A connection string for `database` as the cluster's superuser, postgres. */
   url(database: string, applicationName?: string): string;
-  /** Immediate shutdown (what a crash or failover looks like to clients): SIGQUIT to the postmaster, then waits for it to exit. */
+  /** Immediate shutdown (what a crash or failover looks like to clients); returns once the server is gone. */
   stop(): Promise<void>;
   /** Starts it again and waits until it accepts connections (after crash recovery). */
   start(): Promise<void>;
@@ -51,69 +51,25 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Alive and not a zombie (a reparented postmaster may never be reaped in a container). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Sends a signal; a process already gone is not an error. */
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // ESRCH: it exited meanwhile.
-  }
-}
-
-/** SIGQUIT (immediate shutdown) to the postmaster by its pid; returns the pid to wait for, if it was running. */
-function quitPostmaster(dataDir: string): number | undefined {
-  const pid = postmasterPid(dataDir);
-  if (pid === undefined || !isRunning(pid)) return undefined;
-  signal(pid, 'SIGQUIT');
-  return pid;
-}
-
-/** Waits for the pid to exit; SIGKILL when it has not within `timeoutMs`. */
-async function waitForExit(pid: number | undefined, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (pid !== undefined && isRunning(pid)) {
-    if (Date.now() > deadline) signal(pid, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The same, blocking: for the process exit handler, where nothing asynchronous runs any more. */
-function waitForExitSync(pid: number | undefined, timeoutMs: number): void {
-  const deadline = Date.now() + timeoutMs;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  while (pid !== undefined && isRunning(pid)) {
-    if (Date.now() > deadline) signal(pid, 'SIGKILL');
-    Atomics.wait(pause, 0, 0, 50);
-  }
+/**
+ * The reaper stops the cluster and removes its folder when destroy() asks (SIGTERM), or by itself
+ * once this process is gone however it ended; it runs detached, so it outlives a killed test.
+ */
+function startReaper(dataDir: string): { reap(): Promise<void> } {
+  const reaper = spawn(process.execPath, [path.join(__dirname, 'cluster-reaper.js'), String(process.pid), dataDir], { detached: true, stdio: 'ignore' });
+  reaper.unref();
+  const exited = new Promise<void>((resolve) => reaper.once('exit', () => resolve()));
+  return {
+    reap: async () => {
+      if (reaper.exitCode === null && reaper.signalCode === null) reaper.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 export async function startThrowawayCluster(bindir: string, database: string): Promise<ThrowawayCluster> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-cluster-'));
-  // Runs synchronously when the process exits without destroy(): no cluster or folder outlives the test.
-  const onExit = () => {
-    waitForExitSync(quitPostmaster(dataDir), 5_000);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
+  const reaper = startReaper(dataDir);
   const port = await freePort();
   const tool = (name: string, args: string[]) => run(...asServerUser(bindir, name, args));
   const cluster: ThrowawayCluster = {
@@ -121,16 +77,12 @@ export async function startThrowawayCluster(bindir: string, database: string): P
     url: (name, applicationName) =>
       `postgres://postgres@127.0.0.1:${port}/${name}${applicationName ? `?application_name=${encodeURIComponent(applicationName)}` : ''}`,
     async stop() {
-      await waitForExit(quitPostmaster(dataDir), 10_000);
+      await tool('pg_ctl', ['stop', '-m', 'immediate', '-w', '-t', '60', '-D', dataDir]);
     },
     async start() {
       await tool('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', path.join(dataDir, 'server.log')]);
     },
-    async destroy() {
-      process.removeListener('exit', onExit);
-      await waitForExit(quitPostmaster(dataDir), 10_000);
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
+    destroy: () => reaper.reap(),
   };
   try {
     if (process.getuid?.() === 0) {
