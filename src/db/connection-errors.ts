@@ -1,4 +1,5 @@
 import { LtstError, errorCode } from '../errors';
+import { LOST_CONNECTION_SQLSTATE, faultReason, isTransientConnectFailure, type FaultKind } from './fault-classification';
 
 /** Where a connection was going, for error messages; never includes the password. */
 export interface ConnectionTarget {
@@ -24,9 +25,45 @@ export function connectionError(target: ConnectionTarget, error: unknown): LtstE
   const code = errorCode(error);
   const known = code ? REASONS[code] : undefined;
   const reason = known?.reason ?? (error instanceof Error ? error.message : String(error));
+  // Nothing was sent: a connection that may come back (a restart) is safe to retry.
+  const retry = isTransientConnectFailure(error, true) ? ' Nothing was sent: it is safe to retry, with the same idempotency key.' : '';
   return new LtstError(known?.code ?? 'CONNECTION_FAILED', `Cannot connect to ${target.description}: ${reason}`, {
-    hint: known?.hint ?? 'Check the connection settings of the credential.',
+    hint: (known?.hint ?? 'Check the connection settings of the credential.') + retry,
     sqlState: code,
     cause: error,
+  });
+}
+
+/** Where a connection fault struck, which decides whether anything may have been written. */
+export type FaultPhase = 'statement' | 'transaction' | 'commit';
+
+const SAFE_RETRY = 'It is safe to retry, with the same idempotency key; the connection pool reconnects as soon as the server is back.';
+
+/**
+ * The typed, retryable error for a database fault that was not (or could no longer be) retried.
+ * The message says what happened and whether anything may have been written; it never quotes
+ * the driver's text or the connection settings beyond host, port, database and user.
+ */
+export function faultError(target: ConnectionTarget, error: unknown, kind: FaultKind, phase: FaultPhase, attempts: number): LtstError {
+  const code = errorCode(error) ?? LOST_CONNECTION_SQLSTATE;
+  const reason = faultReason(errorCode(error));
+  const tries = attempts > 1 ? ` (tried ${attempts} times)` : '';
+  const options = { sqlState: code, cause: error, hint: SAFE_RETRY };
+  if (kind === 'serialization') {
+    return new LtstError('RETRYABLE', `${target.description} rolled the ${phase === 'statement' ? 'statement' : 'transaction'} back${tries}: ${reason}. Nothing was written.`, options);
+  }
+  const lost = `Lost the connection to ${target.description}`;
+  if (phase === 'transaction') {
+    return new LtstError('RETRYABLE', `${lost} during a transaction${tries}: ${reason}. The transaction was rolled back; nothing was written.`, options);
+  }
+  if (phase === 'commit') {
+    return new LtstError('RETRYABLE', `${lost} while committing: ${reason}. The write may or may not have been stored.`, {
+      ...options,
+      hint: 'Retry with the same idempotency key: a message already stored is then returned as a duplicate, never stored twice.',
+    });
+  }
+  return new LtstError('RETRYABLE', `${lost} during a statement: ${reason}. It may or may not have taken effect.`, {
+    ...options,
+    hint: 'It is safe to retry a read, and a write with the same idempotency key; the connection pool reconnects as soon as the server is back.',
   });
 }

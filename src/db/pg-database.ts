@@ -1,21 +1,18 @@
 import pg from 'pg';
 import type { ServerConnectionConfig } from '../config';
-import { connectionError, type ConnectionTarget } from './connection-errors';
+import { connectionError, faultError, type ConnectionTarget } from './connection-errors';
 import type { Database, Queryable, QueryResult } from './database';
+import { UnsentStatementError, faultKind, isTransientConnectFailure } from './fault-classification';
+import { backoffMs, retryWithin, sleep } from './retry';
 
 const DEFAULT_MAX_CONNECTIONS = 10;
-
-function toQueryable(client: pg.PoolClient): Queryable {
-  return {
-    async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-      const result = await client.query(text, values);
-      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
-    },
-    async exec(script: string) {
-      await client.query(script);
-    },
-  };
-}
+const CONNECTION_TIMEOUT_MS = 15_000;
+/** How long a checkout keeps reconnecting to a server that went away (a restart, a failover) before it fails. */
+const CONNECT_RETRY_WINDOW_MS = 5_000;
+/** Tries of one transaction: serialization failures, deadlocks and connections lost before COMMIT. */
+const TRANSACTION_ATTEMPTS = 4;
+/** Tries of one statement outside a transaction: only when it was provably not applied. */
+const STATEMENT_ATTEMPTS = 3;
 
 /** Host, port, database and user as node-postgres resolves them (connection string, then PG* variables). */
 export function describeServer(config: ServerConnectionConfig): ConnectionTarget {
@@ -35,56 +32,152 @@ export function poolConfig(config: ServerConnectionConfig): pg.PoolConfig {
     ssl: config.ssl,
     max: config.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    // A server that vanished without closing its sockets (a failover, a cut network) is noticed.
+    keepAlive: true,
     // An idle pool must not keep n8n or the CLI alive.
     allowExitOnIdle: true,
   };
 }
 
-/** A node-postgres pool behind the driver seam. */
+/**
+ * A node-postgres pool behind the driver seam. No database fault may reach the process: every
+ * client has an error listener for its whole life, a client that failed is dropped from the
+ * pool, and each operation either is retried where that is provably safe or fails with a typed,
+ * retryable LtstError.
+ */
 export function openPostgres(config: ServerConnectionConfig): Database {
   const target = describeServer(config);
-  const pool = new pg.Pool(poolConfig(config));
-  // An idle client losing its server must not crash the process; the next checkout reconnects.
+  const settings = poolConfig(config);
+  const pool = new pg.Pool(settings);
+  /** Clients whose connection is gone: nothing more is sent on them, and they leave the pool. */
+  const lost = new WeakSet<object>();
+  let reachedServer = false;
+  let closed = false;
+
+  // The pool listens to a client only while it is idle (and then drops it on error); this
+  // listener covers the rest of its life: from checkout to release, and between statements.
+  pool.on('connect', (client) => {
+    reachedServer = true;
+    client.on('error', () => lost.add(client));
+    client.on('end', () => lost.add(client));
+  });
   pool.on('error', () => undefined);
 
+  const connectBudget = Math.min(CONNECT_RETRY_WINDOW_MS, settings.connectionTimeoutMillis ?? CONNECTION_TIMEOUT_MS);
   async function checkout(): Promise<pg.PoolClient> {
     try {
-      return await pool.connect();
+      const mayRetry = (error: unknown) => !closed && isTransientConnectFailure(error, reachedServer);
+      return await retryWithin(() => pool.connect(), mayRetry, connectBudget);
     } catch (error) {
       throw connectionError(target, error);
     }
   }
 
-  async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await checkout();
-    try {
-      return await work(client);
-    } finally {
-      client.release();
+  /** Sends a statement, unless its client is already known to be lost: then it provably was not sent. */
+  async function send(client: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    if (lost.has(client)) throw new UnsentStatementError();
+    return client.query(text, values);
+  }
+
+  function queryable(client: pg.PoolClient): Queryable {
+    return {
+      async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+        const result = await send(client, text, values);
+        return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+      },
+      async exec(script: string) {
+        await send(client, script);
+      },
+    };
+  }
+
+  /** Gives the client back; one that lost its connection (or may be mid-transaction) is destroyed. */
+  function release(client: pg.PoolClient, broken?: unknown): void {
+    const dead = broken !== undefined || lost.has(client);
+    client.release(dead ? (broken instanceof Error ? broken : new Error('connection lost')) : undefined);
+  }
+
+  /** One statement outside a transaction: retried only when it was provably not applied. */
+  async function statement<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await checkout();
+      let result: T;
+      try {
+        result = await work(queryable(client));
+      } catch (error) {
+        const kind = faultKind(error, lost.has(client));
+        release(client, kind === 'connection' ? error : undefined);
+        if (kind === undefined) throw error;
+        // Never sent, or rolled back by the server (serialization failure, deadlock).
+        const notApplied = error instanceof UnsentStatementError || kind === 'serialization';
+        if (!notApplied || attempt >= STATEMENT_ATTEMPTS) throw faultError(target, error, kind, 'statement', attempt);
+        await sleep(backoffMs(attempt - 1, 20, 500));
+        continue;
+      }
+      release(client);
+      return result;
     }
+  }
+
+  /**
+   * One try of a transaction. Throws a TransactionFault when the whole transaction may be tried
+   * again (the server rolled it back) or ended ambiguously (lost during COMMIT).
+   */
+  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await checkout();
+    let committing = false;
+    let result: T;
+    try {
+      await send(client, 'BEGIN');
+      result = await work(queryable(client));
+      committing = true;
+      await send(client, 'COMMIT');
+    } catch (error) {
+      const kind = faultKind(error, lost.has(client));
+      let broken = kind === 'connection' ? error : undefined;
+      // A connection that cannot even roll back is destroyed, not returned to the pool.
+      if (broken === undefined) await send(client, 'ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+      release(client, broken);
+      if (kind === undefined) throw error;
+      // COMMIT sent and no answer: it may have committed. Anything earlier the server rolled back.
+      const ambiguous = kind === 'connection' && committing && !(error instanceof UnsentStatementError);
+      throw new TransactionFault(error, kind, ambiguous);
+    }
+    release(client);
+    return result;
   }
 
   return {
     kind: 'postgres',
-    query: (text, values) => withClient((client) => toQueryable(client).query(text, values)),
-    exec: (script) => withClient((client) => toQueryable(client).exec(script)),
+    query: (text, values) => statement((tx) => tx.query(text, values)),
+    exec: (script) => statement((tx) => tx.exec(script)),
     async transaction(work) {
-      const client = await checkout();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await work(toQueryable(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        // A connection that cannot even roll back is destroyed, not returned to the pool.
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-        throw error;
-      } finally {
-        client.release(broken);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await transactionOnce(work);
+        } catch (error) {
+          if (!(error instanceof TransactionFault)) throw error;
+          if (error.ambiguous) throw faultError(target, error.fault, error.kind, 'commit', attempt);
+          if (attempt >= TRANSACTION_ATTEMPTS) throw faultError(target, error.fault, error.kind, 'transaction', attempt);
+          await sleep(backoffMs(attempt - 1, 20, 500));
+        }
       }
     },
-    close: () => pool.end(),
+    close: () => {
+      closed = true;
+      return pool.end();
+    },
   };
+}
+
+/** A transaction that failed by a database fault, with whether it may have committed. */
+class TransactionFault extends Error {
+  constructor(
+    readonly fault: unknown,
+    readonly kind: 'connection' | 'serialization',
+    readonly ambiguous: boolean,
+  ) {
+    super('transaction fault');
+  }
 }
