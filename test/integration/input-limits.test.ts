@@ -99,6 +99,9 @@ describe.each(testTargets(__filename))('input limits on $name', ({ config }) => 
     expect(row).toEqual({ content: clean, content_hash: sha(clean) });
     const entry = await store.setContext({ userId: 'u', sessionId: 's1', type: 't', key: 'k\udfff', value: 'v', metadata: { a: '\ud800' } });
     expect(entry).toMatchObject({ key: 'k\ufffd', metadata: { a: '\ufffd' } });
+    const bundle = await store.retrieveContext({ userId: 'u', sessionId: 's1', query: 'tea \ud800' });
+    expect(bundle.query).toBe('tea \ufffd');
+    await refusal(store.retrieveContext({ userId: 'u', sessionId: 's1', query: 'tea\u0000' }), 'query');
     // A well-formed pair is kept as it is.
     expect((await store.storeMessage(message('\u{1F375}'))).content).toBe('\u{1F375}');
   });
