@@ -7,7 +7,7 @@ import { BIGINT_MAX, EARLIEST_TIMESTAMP, ID_LENGTH, INT4_MAX, LATEST_TIMESTAMP }
 export function shown(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+    text = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : typeof value === 'bigint' ? `${value}n` : String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }
