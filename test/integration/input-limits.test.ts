@@ -114,6 +114,11 @@ describe.each(testTargets(__filename))('input limits on $name', ({ config }) => 
       'messages[2].parentMessageId',
     );
     expect(error.itemIndex).toBe(2);
+    // Another user's session, stored or claimed earlier in the same batch: FORBIDDEN, for that item.
+    const stored = await ltstErrorOf(store.storeMessages([message('mine', { userId: 'v', sessionId: 'v1' }), message('theirs', { userId: 'v', sessionId: 's1' })]));
+    expect({ code: stored.code, itemIndex: stored.itemIndex }).toEqual({ code: 'FORBIDDEN', itemIndex: 1 });
+    const claimed = await ltstErrorOf(store.storeMessages([message('a', { sessionId: 'new' }), message('b'), message('c', { userId: 'v', sessionId: 'new' })]));
+    expect({ code: claimed.code, itemIndex: claimed.itemIndex }).toEqual({ code: 'FORBIDDEN', itemIndex: 2 });
     expect(await count('conversation_messages')).toBe(before);
   });
 
