@@ -144,7 +144,10 @@ describe.each(testTargets(__filename))('hostile input on $name', ({ config }) =>
       { numRuns: RUNS },
     );
     // Both sides of the property were exercised.
-    console.log(name, JSON.stringify(outcomes));
+    const byCode: Record<string, number> = {};
+    for (const [outcome, n] of Object.entries(outcomes)) byCode[outcome.split(' ')[0]] = (byCode[outcome.split(' ')[0]] ?? 0) + n;
+    const fields = Object.keys(outcomes).filter((outcome) => outcome.startsWith('INVALID_INPUT ')).length;
+    console.log(`${name}: ${JSON.stringify(byCode)}, INVALID_INPUT naming ${fields} different fields`);
     expect(outcomes.ok).toBeGreaterThan(0);
     expect(Object.keys(outcomes).some((outcome) => outcome.startsWith('INVALID_INPUT '))).toBe(true);
   }, 120_000);
