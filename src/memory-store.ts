@@ -1,5 +1,6 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import type { Database } from './db/database';
+import { dataExceptionAsInvalidInput } from './db/data-exceptions';
 import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { backfillOperations } from './memory/backfill';
@@ -33,7 +34,10 @@ const DEFAULT_OPTIONS: MemoryOptions = {
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
-/** Every operation records a metric when it fails, also when bad input stops it before it starts. */
+/**
+ * Every operation records a metric when it fails, also when bad input stops it before it starts,
+ * and a data exception the database still raised (SQLSTATE 22xxx) reaches the caller as INVALID_INPUT.
+ */
 function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContext, ops: T): T {
   const guarded: Record<string, unknown> = {};
   for (const [name, op] of Object.entries(ops)) {
@@ -42,7 +46,7 @@ function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContex
         return await (op as (...a: unknown[]) => Promise<unknown>)(...args);
       } catch (error) {
         recordUnmeasuredFailure(ctx, snakeCase(name), error);
-        throw error;
+        throw dataExceptionAsInvalidInput(error);
       }
     };
   }

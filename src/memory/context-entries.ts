@@ -1,8 +1,10 @@
 import type { Queryable } from '../db/database';
-import { invalidInput, LtstError } from '../errors';
+import { LtstError } from '../errors';
 import { instrument, sha256, type MemoryContext } from './context';
 import { requireOwnedSession } from './ownership';
-import { requireId, requireJsonObject, requireScore, requireText, requireWholeNumber } from './validation';
+import { VARCHAR_LIMITS } from '../schema/column-limits';
+import { jsonObjectText } from './json-input';
+import { requireId, requireScore, requireText, requireWholeNumber } from './validation';
 import { toDate } from './rows';
 
 /** One entry of a session's live context (conversation_context). */
@@ -66,9 +68,6 @@ interface ContextRow {
 }
 
 const COLUMNS = 'context_id, session_id, user_id, context_type, context_key, context_value, relevance_score, context_hash, metadata, created_at, updated_at, expires_at';
-const MAX_TYPE_LENGTH = 100;
-
-
 function toEntry(row: ContextRow): ContextEntry {
   return {
     contextId: Number(row.context_id),
@@ -86,11 +85,7 @@ function toEntry(row: ContextRow): ContextEntry {
   };
 }
 
-function requireType(value: unknown): string {
-  const type = requireId('type', value);
-  if (type.length > MAX_TYPE_LENGTH) throw invalidInput('type', `is longer than ${MAX_TYPE_LENGTH} characters`, `Use a context type of at most ${MAX_TYPE_LENGTH} characters.`);
-  return type;
-}
+const requireType = (value: unknown) => requireId('type', value, VARCHAR_LIMITS.conversation_context.context_type);
 
 /** FORBIDDEN when the session belongs to another user; a missing session is simply empty. */
 async function refuseForeignSession(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string): Promise<void> {
@@ -128,11 +123,11 @@ export function contextOperations(ctx: MemoryContext) {
       const sessionId = requireId('sessionId', input?.sessionId);
       const userId = requireId('userId', input.userId);
       const type = requireType(input.type);
-      const key = requireId('key', input.key);
+      const key = requireId('key', input.key, VARCHAR_LIMITS.conversation_context.context_key);
       const value = requireText('value', input.value, ctx.options.maxContentBytes);
       const relevance = requireScore('relevance', input.relevance, 0);
       const ttlSeconds = input.ttlSeconds === undefined || input.ttlSeconds === null ? undefined : requireWholeNumber('ttlSeconds', input.ttlSeconds, 0);
-      const metadata = requireJsonObject('metadata', input.metadata);
+      const metadata = jsonObjectText('metadata', input.metadata, ctx.options.maxContentBytes);
       const now = ctx.options.clock();
       const expiresAt = ttlSeconds === undefined ? null : new Date(now.getTime() + ttlSeconds * 1000);
       return instrument(ctx, 'set_context', { userId, sessionId, parameters: { type, key } }, () =>
@@ -147,7 +142,7 @@ export function contextOperations(ctx: MemoryContext) {
                     context_hash = EXCLUDED.context_hash, metadata = EXCLUDED.metadata, expires_at = EXCLUDED.expires_at
               WHERE c.user_id = EXCLUDED.user_id
              RETURNING ${COLUMNS}`,
-            [sessionId, userId, type, key, value, relevance, contextHash(type, key, value), JSON.stringify(metadata), expiresAt],
+            [sessionId, userId, type, key, value, relevance, contextHash(type, key, value), metadata, expiresAt],
           );
           if (rows.length === 0) {
             // Nothing written: find out why (missing session, or another user's).

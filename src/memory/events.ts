@@ -1,7 +1,9 @@
 import type { Queryable } from '../db/database';
 import { invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
-import { requireId, requireJsonObject, requireText, requireWholeNumber } from './validation';
+import { jsonObjectText } from './json-input';
+import { INT4_MAX, INT4_MIN, VARCHAR_LIMITS } from '../schema/column-limits';
+import { requireId, requireText, requireWholeNumber, shown } from './validation';
 
 /** Where an event is in its life: pending -> processing -> done, or back to pending / failed. */
 export type EventStatus = 'pending' | 'processing' | 'done' | 'failed';
@@ -56,8 +58,6 @@ interface EventRow {
 }
 
 const MAX_CLAIM = 1000;
-const INT4_MIN = -2_147_483_648;
-const INT4_MAX = 2_147_483_647;
 const ORDER = 'priority DESC, created_at, event_id';
 
 const toEvent = (row: EventRow): LedgerEvent => ({
@@ -77,7 +77,7 @@ const toEvent = (row: EventRow): LedgerEvent => ({
 function requirePriority(value: unknown): number {
   if (value === undefined || value === null) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < INT4_MIN || value > INT4_MAX) {
-    throw invalidInput('priority', `is ${String(value)}`, `Use an integer from ${INT4_MIN} to ${INT4_MAX}; higher is processed first.`);
+    throw invalidInput('priority', `is ${shown(value)}`, `Use an integer from ${INT4_MIN} to ${INT4_MAX}; higher is processed first.`);
   }
   return value;
 }
@@ -125,17 +125,17 @@ export function eventOperations(ctx: MemoryContext) {
   return {
     /** Appends an event to the ledger as pending and returns it. */
     async logEvent(input: LogEventInput): Promise<LedgerEvent> {
-      const eventType = requireId('eventType', input?.eventType);
-      const eventData = requireJsonObject('eventData', input.eventData);
+      const eventType = requireId('eventType', input?.eventType, VARCHAR_LIMITS.event_ledger.event_type);
+      const eventData = jsonObjectText('eventData', input.eventData, ctx.options.maxContentBytes);
       const priority = requirePriority(input.priority);
       const maxRetries = requireWholeNumber('maxRetries', input.maxRetries, 3);
-      const metadata = requireJsonObject('metadata', input.metadata);
+      const metadata = jsonObjectText('metadata', input.metadata, ctx.options.maxContentBytes);
       return instrument(ctx, 'log_event', { parameters: { eventType, priority, maxRetries } }, () =>
         ctx.run(async (db) => {
           const { rows } = await db.query<EventRow>(
             `INSERT INTO ${ledger} (event_type, event_data, priority, max_retries, metadata)
              VALUES ($1, $2::jsonb, $3, $4, $5::jsonb) RETURNING *`,
-            [eventType, JSON.stringify(eventData), priority, maxRetries, JSON.stringify(metadata)],
+            [eventType, eventData, priority, maxRetries, metadata],
           );
           return toEvent(rows[0]);
         }),

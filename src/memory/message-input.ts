@@ -1,7 +1,9 @@
 import { LtstError, invalidInput } from '../errors';
 import { sha256 } from './context';
 import type { SchemaInfo } from './schema-info';
-import { optionalDate, optionalId, requireId, requireJsonObject, requireOneOf, requireText } from './validation';
+import { VARCHAR_LIMITS } from '../schema/column-limits';
+import { jsonObjectText } from './json-input';
+import { optionalDate, optionalId, requireId, requireOneOf, requireRowId, requireText } from './validation';
 
 export const ROLES = ['human', 'ai', 'system', 'tool'] as const;
 export type Role = (typeof ROLES)[number];
@@ -35,18 +37,22 @@ export interface PreparedMessage {
   embedding: string | null;
   contentHash: string;
   contextHash: string;
+  /** Its place in the batch given to storeMessages, for errors found later (in the transaction). */
+  itemIndex: number;
 }
 
-/** Prefixes a field with the item's place in the batch, e.g. messages[3].content. */
+/** The error as one about item `index` of the batch: itemIndex set, its field (if any) prefixed (messages[3].content). */
+export function atItem(index: number, error: LtstError): LtstError {
+  const field = error.field === undefined ? undefined : `messages[${index}].${error.field}`;
+  const message = field === undefined ? error.message : error.message.replace(error.field as string, field);
+  return new LtstError(error.code, message, { field, hint: error.hint, sqlState: error.sqlState, itemIndex: index, cause: error.cause });
+}
+
 function inBatch<T>(index: number, prepare: () => T): T {
   try {
     return prepare();
   } catch (error) {
-    if (error instanceof LtstError && error.field) {
-      const field = `messages[${index}].${error.field}`;
-      throw new LtstError(error.code, error.message.replace(error.field, field), { field, hint: error.hint, sqlState: error.sqlState, itemIndex: index });
-    }
-    throw error;
+    throw error instanceof LtstError ? atItem(index, error) : error;
   }
 }
 
@@ -65,9 +71,7 @@ export function prepareEmbedding(value: unknown, info: SchemaInfo): string | nul
 
 function prepareParent(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
-  const id = String(value);
-  if (!/^[1-9][0-9]{0,18}$/.test(id)) throw invalidInput('parentMessageId', `is not a message id: ${id}`, 'Use the messageId returned when the parent was stored.');
-  return id;
+  return requireRowId('parentMessageId', value, 'Use the messageId returned when the parent was stored.');
 }
 
 export function prepareMessages(messages: StoreMessageInput[], info: SchemaInfo, maxContentBytes: number): PreparedMessage[] {
@@ -85,14 +89,15 @@ export function prepareMessages(messages: StoreMessageInput[], info: SchemaInfo,
         sessionId,
         role,
         content,
-        messageType: optionalId('messageType', message.messageType) ?? 'message',
+        messageType: optionalId('messageType', message.messageType, VARCHAR_LIMITS.conversation_messages.message_type) ?? 'message',
         parentMessageId: prepareParent(message.parentMessageId),
-        metadata: JSON.stringify(requireJsonObject('metadata', message.metadata)),
+        metadata: jsonObjectText('metadata', message.metadata, maxContentBytes),
         timestamp: optionalDate('timestamp', message.timestamp) ?? null,
         idempotencyKey: optionalId('idempotencyKey', message.idempotencyKey) ?? null,
         embedding: prepareEmbedding(message.embedding, info),
         contentHash,
         contextHash: sha256(`${sessionId}\u0000${role}\u0000${contentHash}`),
+        itemIndex: index,
       };
     }),
   );

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
-import { prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
+import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwner } from './ownership';
 import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
@@ -66,7 +66,7 @@ export const toMessage = (row: MessageRow, duplicate = false): StoredMessage => 
 const keyOf = (m: { sessionId: string; idempotencyKey: string | null }) => (m.idempotencyKey === null ? null : `${m.sessionId}\u0000${m.idempotencyKey}`);
 
 /** Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and checks its owner. */
-async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>): Promise<string[]> {
+async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>, batch: PreparedMessage[]): Promise<string[]> {
   const ids = [...owners.keys()].sort();
   const created = await tx.query<{ session_id: string }>(
     `INSERT INTO ${ctx.schema}.conversation_sessions (session_id, user_id)
@@ -78,7 +78,7 @@ async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<strin
     [ids],
   );
   const wrong = rows.find((row) => row.user_id !== owners.get(row.session_id));
-  if (wrong) throw forbiddenSession(wrong.session_id);
+  if (wrong) throw atItem((batch.find((m) => m.sessionId === wrong.session_id) as PreparedMessage).itemIndex, forbiddenSession(wrong.session_id));
   return created.rows.map((row) => row.session_id);
 }
 
@@ -93,7 +93,7 @@ async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMe
   const sessionOf = new Map(rows.map((row) => [row.id, row.session_id]));
   const bad = wanted.find((m) => sessionOf.get(m.parentMessageId as string) !== m.sessionId);
   if (bad) {
-    throw invalidInput('parentMessageId', `${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, 'Use the messageId of an earlier message in the same session, or leave it empty.');
+    throw atItem(bad.itemIndex, invalidInput('parentMessageId', `${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, 'Use the messageId of an earlier message in the same session, or leave it empty.'));
   }
 }
 
@@ -119,10 +119,10 @@ async function linkContinuations(tx: Queryable, ctx: MemoryContext, created: str
 async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[]> {
   const owners = new Map<string, string>();
   for (const m of batch) {
-    if (owners.has(m.sessionId) && owners.get(m.sessionId) !== m.userId) throw forbiddenSession(m.sessionId);
+    if (owners.has(m.sessionId) && owners.get(m.sessionId) !== m.userId) throw atItem(m.itemIndex, forbiddenSession(m.sessionId));
     owners.set(m.sessionId, m.userId);
   }
-  const created = await lockSessions(tx, ctx, owners);
+  const created = await lockSessions(tx, ctx, owners, batch);
 
   // Retries: a key already stored (or repeated in this batch) returns that message.
   const keyed = batch.filter((m) => m.idempotencyKey !== null);

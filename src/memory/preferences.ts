@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
-import { requireId, requireOneOf, requireScore, requireText } from './validation';
+import { VARCHAR_LIMITS } from '../schema/column-limits';
+import { optionalId, requireId, requireOneOf, requireScore, requireText } from './validation';
 import { toDate } from './rows';
 
 export const PREFERENCE_SOURCES = ['explicit', 'learned', 'inferred'] as const;
@@ -14,7 +15,6 @@ const SOURCE_RANK: Record<PreferenceSource, number> = { explicit: 3, learned: 2,
 
 /** The user whose preferences are the system defaults; the public operations do not change them. */
 export const SYSTEM_USER = 'system';
-const MAX_TYPE_LENGTH = 100;
 
 export interface Preference {
   preferenceId: number;
@@ -110,12 +110,7 @@ function requireWritableUser(value: unknown): string {
   return userId;
 }
 
-function optionalType(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const type = requireId('type', value);
-  if (type.length > MAX_TYPE_LENGTH) throw invalidInput('type', `is longer than ${MAX_TYPE_LENGTH} characters`, `Use a type of at most ${MAX_TYPE_LENGTH} characters.`);
-  return type;
-}
+const optionalType = (value: unknown) => optionalId('type', value, VARCHAR_LIMITS.user_preferences.preference_type);
 
 /** The user's preferences with at least `minConfidence`, most confident first. */
 export async function readPreferences(db: Queryable, ctx: MemoryContext, userId: string, minConfidence: number, type: string | null = null): Promise<Preference[]> {
@@ -151,7 +146,7 @@ export function preferenceOperations(ctx: MemoryContext) {
      */
     async upsertPreference(input: UpsertPreferenceInput): Promise<{ preference: Preference; outcome: PreferenceOutcome }> {
       const userId = requireWritableUser(input?.userId);
-      const key = requireId('key', input.key);
+      const key = requireId('key', input.key, VARCHAR_LIMITS.user_preferences.preference_key);
       const value = requireText('value', input.value, ctx.options.maxContentBytes);
       const type = optionalType(input.type);
       const source = requireOneOf('source', input.source, PREFERENCE_SOURCES);

@@ -3,7 +3,8 @@ import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { schemaInfo } from './schema-info';
 import { requireOwnedSession } from './ownership';
-import { requireId, requireJsonObject, requireOneOf, requireScore, requireWholeNumber } from './validation';
+import { jsonObjectText } from './json-input';
+import { requireId, requireOneOf, requireScore, requireWholeNumber } from './validation';
 
 export const RELATIONSHIP_TYPES = ['continuation', 'related', 'fork', 'reference'] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
@@ -114,7 +115,7 @@ export function relationshipOperations(ctx: MemoryContext) {
       const type = requireOneOf('type', input.type, RELATIONSHIP_TYPES);
       const similarity = input.similarity === undefined || input.similarity === null ? null : requireScore('similarity', input.similarity, 0);
       const strength = input.strength === undefined || input.strength === null ? null : requireScore('strength', input.strength, 0);
-      const metadata = requireJsonObject('metadata', input.metadata);
+      const metadata = jsonObjectText('metadata', input.metadata, ctx.options.maxContentBytes);
       if (source === target) throw invalidInput('target', 'is the same session as source', 'Link two different sessions; a session cannot be related to itself.');
       return instrument(ctx, 'link_sessions', { userId, sessionId: source, parameters: { source, target, type, similarity, strength } }, () =>
         ctx.transaction(async (tx) => {
@@ -129,7 +130,7 @@ export function relationshipOperations(ctx: MemoryContext) {
                     relationship_strength = COALESCE($6::float8, r.relationship_strength),
                     metadata = r.metadata || EXCLUDED.metadata
              RETURNING *`,
-            [userId, source, target, type, similarity, strength, JSON.stringify(metadata)],
+            [userId, source, target, type, similarity, strength, metadata],
           );
           return toRelationship(rows[0]);
         }),

@@ -1,7 +1,9 @@
 import type { MemoryContext } from './context';
 import { instrument } from './context';
 import { requireOwnedSession } from './ownership';
-import { optionalId, requireId, requireJsonObject, requireOneOf, requireWholeNumber } from './validation';
+import { VARCHAR_LIMITS } from '../schema/column-limits';
+import { jsonObjectText } from './json-input';
+import { optionalId, requireId, requireOneOf, requireText, requireVarchar, requireWholeNumber } from './validation';
 
 export const SESSION_STATUSES = ['active', 'paused', 'archived'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
@@ -62,8 +64,12 @@ export interface UpdateSessionInput {
   metadata?: Record<string, unknown>;
 }
 
+const SESSION_TYPE_LENGTH = VARCHAR_LIMITS.conversation_sessions.session_type;
+
 export function sessionOperations(ctx: MemoryContext) {
   const table = `${ctx.schema}.conversation_sessions`;
+  /** undefined keeps the stored value, null clears it. */
+  const optionalOrNull = <T>(value: unknown, check: (value: unknown) => T): T | null | undefined => (value === undefined || value === null ? value : check(value));
   return {
     /** The session, or null when it does not exist; another user's session is FORBIDDEN. */
     async getSession(userId: string, sessionId: string): Promise<Session | null> {
@@ -83,7 +89,7 @@ export function sessionOperations(ctx: MemoryContext) {
     async listSessions(userId: string, filters: { status?: SessionStatus; type?: string; limit?: number; offset?: number } = {}): Promise<Session[]> {
       requireId('userId', userId);
       const status = filters.status === undefined ? null : requireOneOf('status', filters.status, SESSION_STATUSES);
-      const type = optionalId('type', filters.type) ?? null;
+      const type = optionalId('type', filters.type, SESSION_TYPE_LENGTH) ?? null;
       const limit = requireWholeNumber('limit', filters.limit, 50, 1000);
       const offset = requireWholeNumber('offset', filters.offset, 0);
       return instrument(ctx, 'list_sessions', { userId, parameters: filters }, async () =>
@@ -102,11 +108,13 @@ export function sessionOperations(ctx: MemoryContext) {
 
     /** Changes name, type, status, summary or metadata; user_id never changes. */
     async updateSession(input: UpdateSessionInput): Promise<Session> {
-      const userId = requireId('userId', input.userId);
+      const userId = requireId('userId', input?.userId);
       const sessionId = requireId('sessionId', input.sessionId);
       const status = input.status === undefined ? null : requireOneOf('status', input.status, SESSION_STATUSES);
-      const type = optionalId('type', input.type) ?? null;
-      const metadata = input.metadata === undefined ? null : JSON.stringify(requireJsonObject('metadata', input.metadata));
+      const type = optionalId('type', input.type, SESSION_TYPE_LENGTH) ?? null;
+      const name = optionalOrNull(input.name, (value) => requireVarchar('name', value, VARCHAR_LIMITS.conversation_sessions.session_name));
+      const summary = optionalOrNull(input.contextSummary, (value) => requireText('contextSummary', value, ctx.options.maxContentBytes));
+      const metadata = input.metadata === undefined ? null : jsonObjectText('metadata', input.metadata, ctx.options.maxContentBytes);
       return instrument(ctx, 'update_session', { userId, sessionId }, () =>
         ctx.transaction(async (tx) => {
           await requireOwnedSession(tx, ctx, userId, sessionId, true);
@@ -118,7 +126,7 @@ export function sessionOperations(ctx: MemoryContext) {
                context_summary = CASE WHEN $7 THEN $8 ELSE context_summary END,
                metadata = coalesce($9::jsonb, metadata)
              WHERE session_id = $1 AND user_id = $2 RETURNING *`,
-            [sessionId, userId, input.name !== undefined, input.name ?? null, type, status, input.contextSummary !== undefined, input.contextSummary ?? null, metadata],
+            [sessionId, userId, name !== undefined, name ?? null, type, status, summary !== undefined, summary ?? null, metadata],
           );
           return toSession(rows[0]);
         }),

@@ -6,6 +6,7 @@ import { forbiddenSession } from '../memory/ownership';
 import { readPreferences, recordPreferenceUse, type Preference } from '../memory/preferences';
 import { readRelatedSessions, type RelatedSession } from '../memory/relationships';
 import { schemaInfo } from '../memory/schema-info';
+import { cleanText } from '../memory/validation';
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
 import { cachedBundle, storeBundle, userState } from './cache';
 import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras';
@@ -159,6 +160,8 @@ export function retrievalOperations(ctx: MemoryContext) {
     /** The memory bundle an LLM prompt needs: recent window, relevant past turns, context, preferences, related sessions and a rendered prompt. */
     async retrieveContext(input: RetrieveContextRequest): Promise<ContextBundle> {
       const request = normalizeRequest(input);
+      // Query text follows the rule of all stored text (it is cached as JSON): NUL refused, lone surrogates U+FFFD.
+      if (request.query !== null) request.query = cleanText('query', request.query);
       const started = performance.now();
       const { useCache, ...keyed } = request;
       const requestKey = sha256(JSON.stringify({ ...keyed, embedder: (await ctx.embedder())?.id ?? 'none' }));

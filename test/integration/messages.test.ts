@@ -71,7 +71,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
     const [reply] = await store.storeMessages([{ userId: 'bob', sessionId: 'b1', role: 'ai', content: 'answer', parentMessageId: parent.messageId }]);
     expect(reply.parentMessageId).toBe(parent.messageId);
     const error = await ltstErrorOf(store.storeMessages([{ userId: 'bob', sessionId: 'b2', role: 'ai', content: 'x', parentMessageId: parent.messageId }]));
-    expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'parentMessageId' });
+    expect(error).toMatchObject({ code: 'INVALID_INPUT', field: 'messages[0].parentMessageId', itemIndex: 0 });
   });
 
   const bad: Array<[string, Record<string, unknown>, string]> = [
