@@ -43,6 +43,15 @@ function readOptional(read: () => string): string | undefined {
   }
 }
 
+/** For best-effort file work (a refresh, putting a lock back) whose failure changes nothing for the caller. */
+function quietly(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // nothing to do: see the caller
+  }
+}
+
 const pidNamespace = () => readOptional(() => fs.readlinkSync('/proc/self/ns/pid'));
 
 /** Field 22 of /proc/<pid>/stat; the fields after the command name (which may hold spaces) start at field 3. */
@@ -113,7 +122,7 @@ function takeOver(file: string, stale: Holder | undefined): void {
     if (errorCode(error) === 'ENOENT') return;
     throw error;
   }
-  if (readHolder(aside)?.holder?.token !== stale?.token) readOptional(() => (fs.linkSync(aside, file), ''));
+  if (readHolder(aside)?.holder?.token !== stale?.token) quietly(() => fs.linkSync(aside, file));
   fs.rmSync(aside, { force: true });
 }
 
@@ -133,7 +142,7 @@ const owns = (file: string, token: string) => readOptional(() => fs.readFileSync
 
 function refresh(): void {
   const now = new Date();
-  for (const file of held.keys()) readOptional(() => (fs.utimesSync(file, now, now), ''));
+  for (const file of held.keys()) quietly(() => fs.utimesSync(file, now, now));
 }
 
 function releaseAll(): void {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,38 @@ describe('an embedded folder opened by two processes', () => {
 
     expect(await count('killed')).toBe(5);
     expect(holderPid()).toBe(process.pid);
+  });
+
+  (process.platform === 'linux' ? it : it.skip)('tells a live holder from a reused pid and from a restarted container that has the same pid', async () => {
+    const startTime = (pid: number) => {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    };
+    const sameMachine = { hostname: os.hostname(), pidNamespace: fs.readlinkSync('/proc/self/ns/pid'), since: new Date().toISOString() };
+    const writeLock = (pid: number, started: string) => fs.writeFileSync(lockFile, JSON.stringify({ ...sameMachine, pid, startTime: started, token: `old-${pid}` }));
+    const other = spawn('sleep', ['60']);
+    try {
+      const pid = other.pid as number;
+      writeLock(pid, startTime(pid));
+      expect(await ltstErrorOf(openMemory(configFor(folder)).health())).toMatchObject({ code: 'FOLDER_IN_USE', message: expect.stringContaining(`(pid ${pid}, since`) });
+      writeLock(pid, '1'); // that pid now belongs to a process started later than the holder
+      expect(await openMemory(configFor(folder)).health()).toMatchObject({ ok: true });
+      expect(holderPid()).toBe(process.pid);
+      await closeAllMemory();
+      writeLock(process.pid, startTime(process.pid)); // left by an earlier process with this pid
+      expect(await openMemory(configFor(folder)).health()).toMatchObject({ ok: true });
+      expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).token).not.toBe(`old-${process.pid}`);
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('keeps its own lock fresh while open (every 15 s), so another host never takes over a live holder', async () => {
+    await openMemory(configFor(folder)).health();
+    const longAgo = new Date(Date.now() - 180_000);
+    fs.utimesSync(lockFile, longAgo, longAgo);
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    expect(Date.now() - fs.statSync(lockFile).mtimeMs).toBeLessThan(16_000);
   });
 
   it('honours a lock from another host while it is refreshed, and takes it over once it is older than 2 minutes', async () => {
