@@ -1,7 +1,6 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
-import type { Database } from './db/database';
 import { dataExceptionAsInvalidInput } from './db/data-exceptions';
-import { closeAllDatabases, closeDatabase, withDatabase } from './db/registry';
+import { closeAllDatabases } from './db/registry';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { backfillOperations } from './memory/backfill';
 import { contextOperations } from './memory/context-entries';
@@ -17,6 +16,7 @@ import { createEmbedder, type EmbedderConfig } from './embeddings';
 import type { Embedder } from './embeddings/embedder';
 import { relationshipOperations } from './memory/relationships';
 import { sessionOperations } from './memory/sessions';
+import { allStoresSettled, StoreLifetime } from './memory/store-lifetime';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
 import { RelevanceRecorder } from './retrieval/relevance';
@@ -90,7 +90,11 @@ export interface MemoryStore extends MemoryOperations {
   health(): Promise<MemoryHealthReport>;
   /** Writes what is buffered now: performance metrics and the relevance gained by retrieved messages. */
   flush(): Promise<void>;
-  /** Flushes metrics and closes this store's shared connection (other stores on it reopen it on their next call). */
+  /**
+   * Lets this store's operations in flight finish, writes what is buffered, and gives back its share
+   * of the shared connection, which closes when its last user closes (a second close does nothing;
+   * a store used again after close() takes a share again and needs another close()).
+   */
   close(): Promise<void>;
 }
 
@@ -102,7 +106,8 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const schemaName = config.schema ?? DEFAULT_SCHEMA;
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
   if (config.dimensions !== undefined) validateDimensions(config.dimensions);
-  const run = <T>(work: (db: Database) => Promise<T>) => withDatabase(config, work);
+  const lifetime = new StoreLifetime(config);
+  const run = lifetime.run;
   const ctx: MemoryContext = {
     schema: target.quoted,
     options: { ...DEFAULT_OPTIONS, ...config.memory },
@@ -116,33 +121,33 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     })),
   };
   let embedder: Promise<Embedder | undefined> | undefined;
+  const flush = async () => {
+    await ctx.relevance.flush();
+    await ctx.metrics.flush();
+  };
   return {
-    ...operations(ctx),
+    ...lifetime.track({
+      ...operations(ctx),
+      migrate: async () => {
+        const report = await run((db) => migrate(db, target, config.dimensions));
+        forgetSchemaInfo(ctx);
+        return report;
+      },
+      health: () =>
+        run(async (db) => {
+          const report = await health(db, target);
+          return report.installed ? { ...report, usage: await readUsage(db, ctx, undefined, ctx.options.clock()) } : report;
+        }),
+      flush,
+    }),
     schema: schemaName,
-    migrate: async () => {
-      const report = await run((db) => migrate(db, target, config.dimensions));
-      forgetSchemaInfo(ctx);
-      return report;
-    },
-    health: () =>
-      run(async (db) => {
-        const report = await health(db, target);
-        return report.installed ? { ...report, usage: await readUsage(db, ctx, undefined, ctx.options.clock()) } : report;
-      }),
-    flush: async () => {
-      await ctx.relevance.flush();
-      await ctx.metrics.flush();
-    },
-    close: async () => {
-      await ctx.relevance.flush();
-      await ctx.metrics.flush();
-      await closeDatabase(config);
-    },
+    close: () => lifetime.close(flush),
   };
 }
 
-/** Writes every store's buffered metrics, then closes every shared database of this process. */
+/** Lets every store operation in flight finish, writes every store's buffered metrics, then closes every shared database of this process. */
 export async function closeAllMemory(): Promise<void> {
+  await allStoresSettled();
   await flushAllBuffers();
   await closeAllDatabases();
 }

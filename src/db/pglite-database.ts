@@ -4,8 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { PGlite, type PGliteOptions, type Transaction, type Extension } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { EmbeddedConfig } from '../config';
+import { LtstError } from '../errors';
 import { connectionError } from './connection-errors';
 import type { Database, Queryable, QueryResult } from './database';
+import { lockFolder, type FolderLock } from './folder-lock';
 import { packageRoot, runningFromDist } from './package-root';
 
 type PGliteLike = PGlite | Transaction;
@@ -47,16 +49,35 @@ export function isInMemory(config: EmbeddedConfig): boolean {
   return !config.dataDir || config.dataDir.startsWith('memory://');
 }
 
-/** The embedded PostgreSQL (PGlite, with pgvector unless disabled) behind the driver seam. */
+/** The connection target named in errors: the folder as the user wrote it. */
+const target = (config: EmbeddedConfig) => ({ description: `the embedded database (${isInMemory(config) ? 'memory' : path.resolve(config.dataDir as string)})` });
+
+/**
+ * The real path of an embedded folder, created if missing, so `dir`, `dir/`, `./dir` and a
+ * symlink to it name one database (two PGlite instances on one folder lose data).
+ */
+export function embeddedFolder(config: EmbeddedConfig): string {
+  try {
+    const folder = path.resolve(config.dataDir as string);
+    fs.mkdirSync(folder, { recursive: true });
+    return fs.realpathSync(folder);
+  } catch (error) {
+    throw connectionError(target(config), error);
+  }
+}
+
+/** The embedded PostgreSQL (PGlite, with pgvector unless disabled) behind the driver seam; a folder is locked while open. */
 export async function openPglite(config: EmbeddedConfig): Promise<Database> {
-  const where = isInMemory(config) ? 'memory' : path.resolve(config.dataDir as string);
+  const folder = isInMemory(config) ? undefined : embeddedFolder(config);
+  let lock: FolderLock | undefined;
   let db: PGlite;
   try {
-    if (where !== 'memory') fs.mkdirSync(where, { recursive: true });
+    if (folder) lock = lockFolder(folder);
     const options = await bundledAssets(config.vector !== false);
-    db = await PGlite.create({ ...options, dataDir: where === 'memory' ? undefined : where });
+    db = await PGlite.create({ ...options, dataDir: folder });
   } catch (error) {
-    throw connectionError({ description: `the embedded database (${where})` }, error);
+    lock?.release();
+    throw error instanceof LtstError ? error : connectionError(target(config), error);
   }
   const self = toQueryable(db);
   return {
@@ -64,6 +85,6 @@ export async function openPglite(config: EmbeddedConfig): Promise<Database> {
     query: self.query,
     exec: self.exec,
     transaction: (work) => db.transaction((tx) => work(toQueryable(tx))),
-    close: () => db.close(),
+    close: () => db.close().finally(() => lock?.release()),
   };
 }

@@ -81,6 +81,8 @@ export function withN8n(target: MemoryTarget = 'embedded', name = 'e2e'): N8nWit
     n8n.installPackage(env, n8n.packPackage(ROOT));
     importCredentials([{ id: 'ltstMemoryCred01', name: 'LTST Memory', type: 'ltstMemoryPostgresApi', data }]);
   }, 120_000);
+  // The test reads the embedded folder after n8n ran; it lets go of it before the next n8n process opens it.
+  afterEach(() => closeAllMemory());
   afterAll(async () => {
     if (target === 'server') await dropSchema(memory);
     await closeAllMemory();

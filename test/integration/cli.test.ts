@@ -57,7 +57,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     const config: MemoryConfig = { embedded: { dataDir: dir }, schema: 'by_hand' };
     await onDatabase(config, (db) => db.exec(sql.stdout));
     await onDatabase(config, (db) => db.exec(sql.stdout)); // twice: every statement is idempotent
-    await openMemory(config).close();
+    await closeAllMemory(); // this process lets go of the folder: the CLI is another process
     const migrate = await cli(['migrate', '--embedded', dir, '--schema', 'by_hand', '--dimensions', '16']);
     expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 3: already up to date; semantic search enabled') });
     fs.rmSync(dir, { recursive: true, force: true });
@@ -74,7 +74,7 @@ describe('ltst-memory CLI on the embedded database', () => {
         { type: 'ai', data: { content: 'hello' } },
       ]);
     });
-    await openMemory(config).close();
+    await closeAllMemory(); // this process lets go of the folder: the CLI is another process
     const imported = await cli(['import', 'n8n_chat_histories', '--embedded', dir, '--user-id', 'u1']);
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ written: 2, skipped: 0, integrity: { ok: true } });

@@ -61,12 +61,13 @@ describe('the process-wide registry', () => {
   it('closes a connection left idle and opens it again on the next use', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-idle-'));
     const config: MemoryConfig = { embedded: { dataDir }, schema: 'ltst_t_idle', idleTimeoutMs: 1_000 };
-    await openMemory(config).migrate();
+    const store = openMemory(config);
+    await store.migrate();
     expect(openDatabaseCount()).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(openDatabaseCount()).toBe(0);
-    expect(await openMemory(config).health()).toMatchObject({ ok: true, installed: true });
-    await openMemory(config).close();
+    expect(await store.health()).toMatchObject({ ok: true, installed: true });
+    await store.close();
     expect(openDatabaseCount()).toBe(0);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

@@ -26,7 +26,7 @@ describe('an embedded database without the vector extension', () => {
     expect(health).toMatchObject({ ok: true, semanticSearch: false, missingObjects: [], pendingMigrations: ['0002_vector'] });
     expect(health.warnings.join(' ')).toContain('Install pgvector and run migrate again');
     await onDatabase(withoutVector, (db) => db.query(`INSERT INTO "${schema}".conversation_sessions (session_id, user_id) VALUES ('kept', 'u1')`));
-    await openMemory(withoutVector).close();
+    await closeAllMemory(); // the next test opens the folder again, with the extension
   });
 
   it('adds the embedding column and its index by a later migrate once the extension exists', async () => {
