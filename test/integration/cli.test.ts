@@ -22,6 +22,10 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
+// Each CLI run is a process that opens PGlite (and for backfill the local model) from nothing:
+// several of them in one test pass 60 s on a busy two-core machine.
+jest.setTimeout(180_000);
+
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 beforeAll(() => {
