@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database';
-import { invalidInput } from '../errors';
+import { LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwner } from './ownership';
@@ -65,8 +65,11 @@ export const toMessage = (row: MessageRow, duplicate = false): StoredMessage => 
 
 const keyOf = (m: { sessionId: string; idempotencyKey: string | null }) => (m.idempotencyKey === null ? null : `${m.sessionId}\u0000${m.idempotencyKey}`);
 
-/** Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and checks its owner. */
-async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>): Promise<string[]> {
+/**
+ * Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and
+ * checks its owner; another user's session is refused at its first item (`firstItem`).
+ */
+async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>, firstItem: Map<string, number>): Promise<string[]> {
   const ids = [...owners.keys()].sort();
   const created = await tx.query<{ session_id: string }>(
     `INSERT INTO ${ctx.schema}.conversation_sessions (session_id, user_id)
@@ -78,13 +81,13 @@ async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<strin
     [ids],
   );
   const wrong = rows.find((row) => row.user_id !== owners.get(row.session_id));
-  if (wrong) throw forbiddenSession(wrong.session_id);
+  if (wrong) throw atItem(forbiddenSession(wrong.session_id), firstItem.get(wrong.session_id) as number);
   return created.rows.map((row) => row.session_id);
 }
 
 /** A parent must be a stored message of the same session. */
-async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<void> {
-  const wanted = batch.filter((m) => m.parentMessageId !== null);
+async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMessage[], fresh: PreparedMessage[]): Promise<void> {
+  const wanted = fresh.filter((m) => m.parentMessageId !== null);
   if (wanted.length === 0) return;
   const { rows } = await tx.query<{ id: string; session_id: string }>(
     `SELECT message_id::text AS id, session_id FROM ${ctx.schema}.conversation_messages WHERE message_id = ANY($1::bigint[])`,
@@ -93,8 +96,33 @@ async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMe
   const sessionOf = new Map(rows.map((row) => [row.id, row.session_id]));
   const bad = wanted.find((m) => sessionOf.get(m.parentMessageId as string) !== m.sessionId);
   if (bad) {
-    throw invalidInput('parentMessageId', `${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, 'Use the messageId of an earlier message in the same session, or leave it empty.');
+    const index = batch.indexOf(bad);
+    const field = `messages[${index}].parentMessageId`;
+    throw new LtstError('INVALID_INPUT', `${field} ${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, {
+      field,
+      itemIndex: index,
+      hint: 'Use the messageId of an earlier message in the same session, or leave it empty.',
+    });
   }
+}
+
+/** The same error, naming the batch item it belongs to (so a caller can refuse that item alone). */
+const atItem = (error: LtstError, index: number) =>
+  new LtstError(error.code, error.message, { hint: error.hint, sqlState: error.sqlState, field: error.field, itemIndex: index, cause: error.cause });
+
+/**
+ * A key seen again must name the same message (same role and content in its session): a retry. The
+ * same key for another message is a reused key, refused rather than answered with the wrong turn.
+ */
+function requireSameMessage(earlier: { role: Role; contentHash: string }, m: PreparedMessage, index: number, earlierIs: string): void {
+  if (earlier.role === m.role && earlier.contentHash === m.contentHash) return;
+  const field = `messages[${index}].idempotencyKey`;
+  const differs = earlier.role !== m.role ? `role ${earlier.role}, not ${m.role}` : 'other content';
+  throw new LtstError('IDEMPOTENCY_CONFLICT', `${field} "${m.idempotencyKey}" was already used in session "${m.sessionId}" for ${earlierIs} with ${differs}`, {
+    field,
+    itemIndex: index,
+    hint: 'Give every message its own idempotency key, or leave the key empty for the default; repeat a key only to retry the very same message.',
+  });
 }
 
 /** Links each new session to the same user's latest session when it ended within the continuation window. */
@@ -118,13 +146,16 @@ async function linkContinuations(tx: Queryable, ctx: MemoryContext, created: str
 
 async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[]> {
   const owners = new Map<string, string>();
-  for (const m of batch) {
-    if (owners.has(m.sessionId) && owners.get(m.sessionId) !== m.userId) throw forbiddenSession(m.sessionId);
+  const firstItem = new Map<string, number>();
+  batch.forEach((m, index) => {
+    if (owners.has(m.sessionId) && owners.get(m.sessionId) !== m.userId) throw atItem(forbiddenSession(m.sessionId), index);
     owners.set(m.sessionId, m.userId);
-  }
-  const created = await lockSessions(tx, ctx, owners);
+    if (!firstItem.has(m.sessionId)) firstItem.set(m.sessionId, index);
+  });
+  const created = await lockSessions(tx, ctx, owners, firstItem);
 
-  // Retries: a key already stored (or repeated in this batch) returns that message.
+  // Retries: a key already stored (or repeated in this batch) returns that message; the sessions are
+  // locked, so a concurrent retry waits and then finds it. The same key with another message is a conflict.
   const keyed = batch.filter((m) => m.idempotencyKey !== null);
   const existing = new Map<string, StoredMessage>();
   if (keyed.length > 0) {
@@ -136,14 +167,19 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
     for (const row of rows) existing.set(`${row.session_id}\u0000${row.idempotency_key}`, toMessage(row, true));
   }
   const fresh: PreparedMessage[] = [];
-  const seen = new Set<string>();
-  for (const m of batch) {
+  const firstWithKey = new Map<string, number>();
+  batch.forEach((m, index) => {
     const key = keyOf(m);
-    if (key !== null && (existing.has(key) || seen.has(key))) continue;
-    if (key !== null) seen.add(key);
-    fresh.push(m);
-  }
-  await checkParents(tx, ctx, fresh);
+    const stored = key === null ? undefined : existing.get(key);
+    const earlier = key === null ? undefined : firstWithKey.get(key);
+    if (stored) requireSameMessage(stored, m, index, `message ${stored.messageId}`);
+    else if (earlier !== undefined) requireSameMessage(batch[earlier], m, index, `messages[${earlier}] of this batch`);
+    else {
+      if (key !== null) firstWithKey.set(key, index);
+      fresh.push(m);
+    }
+  });
+  await checkParents(tx, ctx, batch, fresh);
 
   // Reserve gap-free indexes per session while its row is locked.
   const counts = new Map<string, number>();
