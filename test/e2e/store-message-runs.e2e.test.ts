@@ -153,16 +153,20 @@ async function stopN8n(child: ChildProcess, ms: number): Promise<void> {
 class Rest {
   private cookie = '';
   constructor(readonly base: string) {}
-  async call(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const res = await fetch(this.base + route, {
-      method,
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  /** One request on its own connection: n8n may close an idle keep-alive socket just as it is reused. */
+  call(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(this.base + route, { method, agent: false, headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) } }, (res) => {
+        const auth = (res.headers['set-cookie'] ?? []).find((c) => c.startsWith('n8n-auth='));
+        if (auth) this.cookie = auth.split(';')[0];
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text.startsWith('{') ? JSON.parse(text) : text }));
+      });
+      req.on('error', reject);
+      req.end(payload);
     });
-    const auth = res.headers.getSetCookie().find((c) => c.startsWith('n8n-auth='));
-    if (auth) this.cookie = auth.split(';')[0];
-    const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
   }
   async ok(method: string, route: string, body?: unknown): Promise<Json> {
     const r = await this.call(method, route, body);
