@@ -1,13 +1,10 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
-import { LtstError, type StoreMessageInput } from '../../src';
+import type { MemoryStore, StoreMessageInput } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { embeddingsParameter, mainAndEmbeddingInputs, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
-import { toNodeError } from '../shared/node-errors';
-import { jsonParameter } from '../shared/run-per-item';
-
-/** The batch item a core error names (`messages[3].content`), if it names one. */
-const failedItem = (error: unknown) => (error instanceof LtstError ? Number(/^messages\[(\d+)\]/.exec(error.field ?? '')?.[1] ?? NaN) : NaN);
+import { defaultIdempotencyKeys } from '../shared/idempotency-key';
+import { failedItem, jsonParameter, runBatch } from '../shared/run-per-item';
 
 export class LtstStoreMessage implements INodeType {
   description: INodeTypeDescription = {
@@ -53,7 +50,7 @@ export class LtstStoreMessage implements INodeType {
             name: 'idempotencyKey',
             type: 'string',
             default: '',
-            description: 'A repeated key returns the stored message instead of a duplicate; default: execution, node and item',
+            description: 'A repeated key with the same message returns the stored one (duplicate: true); with another message it is an error. Default: execution, node, run and item, so a retry repeats it.',
           },
       ]),
     ],
@@ -64,48 +61,36 @@ export class LtstStoreMessage implements INodeType {
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const items = this.getInputData();
     const node = this.getNode();
-    const store = await memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);
     const results: INodeExecutionData[] = new Array(items.length);
-    const pending: Array<{ item: number; message: StoreMessageInput }> = [];
+    const pending: Array<{ item: number; input: StoreMessageInput }> = [];
+    let defaultKey: ((item: number) => string) | undefined;
     for (let item = 0; item < items.length; item += 1) {
       try {
         const options = this.getNodeParameter('options', item, {}) as Record<string, unknown>;
-        const metadata = jsonParameter(node, options.metadata, 'metadata', item);
         pending.push({
           item,
-          message: {
+          input: {
             userId: this.getNodeParameter('userId', item) as string,
             sessionId: this.getNodeParameter('sessionId', item) as string,
             role: this.getNodeParameter('role', item) as StoreMessageInput['role'],
             content: this.getNodeParameter('content', item) as string,
             messageType: (options.messageType as string) || undefined,
             parentMessageId: (options.parentMessageId as number) || undefined,
-            metadata,
+            metadata: jsonParameter(node, options.metadata, 'metadata', item),
             timestamp: (options.timestamp as string) || undefined,
-            idempotencyKey: (options.idempotencyKey as string) || `${this.getExecutionId()}:${node.id}:${item}`,
+            idempotencyKey: (options.idempotencyKey as string) || (defaultKey ??= defaultIdempotencyKeys(this))(item),
           },
         });
       } catch (error) {
-        if (!this.continueOnFail()) throw toNodeError(node, error, item);
-        results[item] = { json: { error: (error as Error).message }, pairedItem: { item } };
+        results[item] = failedItem(this, error, item);
       }
     }
-    // All items go to the core as one batch; an item it refuses is reported on its own and, with
-    // Continue On Fail, the rest is stored without it.
-    while (pending.length > 0) {
-      try {
-        const stored = await store.storeMessages(pending.map((p) => p.message));
-        stored.forEach((message, k) => (results[pending[k].item] = { json: { ...message }, pairedItem: { item: pending[k].item } }));
-        break;
-      } catch (error) {
-        const k = failedItem(error);
-        if (!this.continueOnFail()) throw toNodeError(node, error, Number.isInteger(k) ? pending[k].item : pending[0].item);
-        // An error of no particular item (the database is down) fails every item still pending.
-        for (const p of Number.isInteger(k) ? pending.splice(k, 1) : pending.splice(0)) {
-          results[p.item] = { json: { error: (error as Error).message }, pairedItem: { item: p.item } };
-        }
-      }
-    }
+    // All items go to the core as one batch; an item it refuses fails alone (see runBatch).
+    let store: Promise<MemoryStore> | undefined;
+    await runBatch(this, results, pending, async (messages) => {
+      store ??= memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);
+      return (await store).storeMessages(messages);
+    });
     return [results];
   }
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database';
-import { invalidInput } from '../errors';
+import { invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwner } from './ownership';
@@ -83,8 +83,8 @@ async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<strin
 }
 
 /** A parent must be a stored message of the same session. */
-async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<void> {
-  const wanted = batch.filter((m) => m.parentMessageId !== null);
+async function checkParents(tx: Queryable, ctx: MemoryContext, fresh: PreparedMessage[]): Promise<void> {
+  const wanted = fresh.filter((m) => m.parentMessageId !== null);
   if (wanted.length === 0) return;
   const { rows } = await tx.query<{ id: string; session_id: string }>(
     `SELECT message_id::text AS id, session_id FROM ${ctx.schema}.conversation_messages WHERE message_id = ANY($1::bigint[])`,
@@ -95,6 +95,21 @@ async function checkParents(tx: Queryable, ctx: MemoryContext, batch: PreparedMe
   if (bad) {
     throw atItem(bad.itemIndex, invalidInput('parentMessageId', `${bad.parentMessageId} is not a message of session "${bad.sessionId}"`, 'Use the messageId of an earlier message in the same session, or leave it empty.'));
   }
+}
+
+/**
+ * A key seen again must name the same message (same role and content in its session): a retry. The
+ * same key for another message is a reused key, refused rather than answered with the wrong turn.
+ */
+function requireSameMessage(earlier: { role: Role; contentHash: string }, m: PreparedMessage, index: number, earlierIs: string): void {
+  if (earlier.role === m.role && earlier.contentHash === m.contentHash) return;
+  const field = `messages[${index}].idempotencyKey`;
+  const differs = earlier.role !== m.role ? `role ${earlier.role}, not ${m.role}` : 'other content';
+  throw new LtstError('IDEMPOTENCY_CONFLICT', `${field} "${m.idempotencyKey}" was already used in session "${m.sessionId}" for ${earlierIs} with ${differs}`, {
+    field,
+    itemIndex: index,
+    hint: 'Give every message its own idempotency key, or leave the key empty for the default; repeat a key only to retry the very same message.',
+  });
 }
 
 /** Links each new session to the same user's latest session when it ended within the continuation window. */
@@ -124,7 +139,8 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   }
   const created = await lockSessions(tx, ctx, owners, batch);
 
-  // Retries: a key already stored (or repeated in this batch) returns that message.
+  // Retries: a key already stored (or repeated in this batch) returns that message; the sessions are
+  // locked, so a concurrent retry waits and then finds it. The same key with another message is a conflict.
   const keyed = batch.filter((m) => m.idempotencyKey !== null);
   const existing = new Map<string, StoredMessage>();
   if (keyed.length > 0) {
@@ -136,13 +152,18 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
     for (const row of rows) existing.set(`${row.session_id}\u0000${row.idempotency_key}`, toMessage(row, true));
   }
   const fresh: PreparedMessage[] = [];
-  const seen = new Set<string>();
-  for (const m of batch) {
+  const firstWithKey = new Map<string, number>();
+  batch.forEach((m, index) => {
     const key = keyOf(m);
-    if (key !== null && (existing.has(key) || seen.has(key))) continue;
-    if (key !== null) seen.add(key);
-    fresh.push(m);
-  }
+    const stored = key === null ? undefined : existing.get(key);
+    const earlier = key === null ? undefined : firstWithKey.get(key);
+    if (stored) requireSameMessage(stored, m, index, `message ${stored.messageId}`);
+    else if (earlier !== undefined) requireSameMessage(batch[earlier], m, index, `messages[${earlier}] of this batch`);
+    else {
+      if (key !== null) firstWithKey.set(key, index);
+      fresh.push(m);
+    }
+  });
   await checkParents(tx, ctx, fresh);
 
   // Reserve gap-free indexes per session while its row is locked.

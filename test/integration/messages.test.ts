@@ -36,7 +36,7 @@ describe.each(testTargets(__filename))('storeMessages on $name', ({ name, config
     const retries = await Promise.all([0, 1, 2, 3].map(() => store.storeMessage(message)));
     expect(new Set(retries.map((m) => m.messageId)).size).toBe(1);
     expect(retries.filter((m) => !m.duplicate)).toHaveLength(1);
-    const again = await store.storeMessages([message, { ...message, content: 'different text, same key' }]);
+    const again = await store.storeMessages([message, message]); // other content: IDEMPOTENCY_CONFLICT (idempotency.test.ts)
     expect(again.map((m) => [m.messageId, m.duplicate])).toEqual([[retries[0].messageId, true], [retries[0].messageId, true]]);
     expect((await rows(`SELECT 1 FROM ${s}.conversation_messages WHERE idempotency_key = $1`, [message.idempotencyKey])).length).toBe(1);
     expect(await store.getSession('alice', 'a1')).toMatchObject({ sessionLength: 2 });
