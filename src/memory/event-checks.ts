@@ -4,7 +4,7 @@ import { requireId, requireWholeNumber } from './validation';
 
 /** Checks of the event ledger's inputs, and why a claimed event could not be finished. */
 
-export const MAX_CLAIM = 1000;
+const MAX_CLAIM = 1000;
 /** The lease of a claim when claimEvents is not given one: 5 minutes. */
 export const DEFAULT_LEASE_SECONDS = 300;
 /** The longest lease: a day. A longer one would hide a dead worker's events for longer still. */

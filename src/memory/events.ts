@@ -1,6 +1,6 @@
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
-import { MAX_CLAIM, refuseFinish, requireClaim, requireEventTypes, requireLeaseSeconds, requireLimit, type EventClaim } from './event-checks';
+import { refuseFinish, requireClaim, requireEventTypes, requireLeaseSeconds, requireLimit, type EventClaim } from './event-checks';
 import { requireId, requireJsonObject, requireText, requireWholeNumber } from './validation';
 
 export type { EventClaim } from './event-checks';
@@ -133,9 +133,9 @@ export function eventOperations(ctx: MemoryContext) {
     /**
      * Claims up to `limit` events, highest priority then oldest first, for `leaseSeconds`: each
      * comes with a claimToken that completeEvent and failEvent require. Concurrent workers never
-     * get the same event (rows another worker holds are skipped). Events whose lease expired go
-     * back first, counted as a retry: pending again (and claimable by this very claim) while
-     * retries remain, else failed.
+     * get the same event (rows another worker holds are skipped). Up to `limit` events whose lease
+     * expired go back first, counted as a retry: pending again (and claimable by this very claim)
+     * while retries remain, else failed.
      */
     async claimEvents(input: ClaimEventsInput): Promise<ClaimedEvent[]> {
       const eventTypes = requireEventTypes(input?.eventTypes);
@@ -149,6 +149,8 @@ export function eventOperations(ctx: MemoryContext) {
         { parameters: { eventTypes, limit, leaseSeconds } },
         () =>
           ctx.transaction(async (tx) => {
+            // Take back at most `limit` expired events: the work per claim stays bounded, and the
+            // rows this claim locks are ones it can hand out, not ones concurrent claimers must skip.
             await tx.query(
               `UPDATE ${ledger}
                   SET retry_count = retry_count + 1,
@@ -162,7 +164,7 @@ export function eventOperations(ctx: MemoryContext) {
                    ORDER BY lease_expires_at
                    LIMIT $1
                      FOR UPDATE SKIP LOCKED)`,
-              [MAX_CLAIM, ...types],
+              [limit, ...types],
             );
             const { rows } = await tx.query<EventRow>(
               `WITH claimed AS (

@@ -48,7 +48,7 @@ function redactSecrets(text: string): string {
 function cleanText(value: string, max: number, redact = false): string {
   // Bound the work first: an error message may be megabytes long.
   const bounded = value.slice(0, max * 2);
-  let text = (redact ? redactSecrets(bounded) : bounded).replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD');
+  let text = (redact ? redactSecrets(bounded) : bounded).replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
   if (text.length > max) text = text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max);
   return text;
 }

@@ -105,7 +105,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..') }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
-    expect(output.trim()).toBe(`3 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
+    expect(output.trim()).toBe(`4 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
   });
 });
 
