@@ -58,31 +58,7 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
       report.skippedRows.push({ id, reason: detail ? `${reason}: ${detail.slice(0, MAX_DETAIL)}` : reason });
     }
   };
-  /** A message refused by validation is skipped with the field at fault; anything else stops the import. */
-  const skipInvalid = (error: unknown, id: string) => {
-    if (!(error instanceof LtstError) || error.code !== 'INVALID_INPUT') throw error;
-    skip(`invalid ${error.field ?? 'message'}`, id, error.message);
-  };
   const touched = new Set<string>();
-  /** One write per batch; if the database refuses one message of it, each is written alone so only that one is skipped. */
-  const storeAll = async (messages: { message: StoreMessageInput; id: string }[]): Promise<StoredMessage[]> => {
-    if (messages.length === 0) return [];
-    try {
-      return await storeMessages(messages.map((m) => m.message));
-    } catch (error) {
-      if (messages.length === 1 || !(error instanceof LtstError) || error.code !== 'INVALID_INPUT') throw error;
-    }
-    const stored: StoredMessage[] = [];
-    for (const { message, id } of messages) {
-      try {
-        stored.push(...(await storeMessages([message])));
-      } catch (error) {
-        skipInvalid(error, id);
-      }
-    }
-    return stored;
-  };
-
   for (let offset = 0; ; offset += batchSize) {
     const { rows } = await ctx.run((db) => db.query<Record<string, unknown>>(`SELECT * FROM ${quoted} ORDER BY ${source.orderBy} LIMIT $1 OFFSET $2`, [batchSize, offset]));
     report.rowsRead += rows.length;
@@ -97,7 +73,8 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
         prepareMessages([message], info, ctx.options.maxContentBytes);
         batch.push({ message, id });
       } catch (error) {
-        skipInvalid(error, id);
+        if (!(error instanceof LtstError)) throw error;
+        skip(`invalid ${error.field ?? 'message'}`, id, error.message);
       }
     }
     // Sessions of another user are skipped, never written into.
@@ -110,10 +87,12 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
       if (!owned) skip('session owned by another user', id);
       return owned;
     });
-    for (const stored of await storeAll(allowed)) {
-      touched.add(stored.sessionId);
-      if (stored.duplicate) skip('already imported');
-      else report.written += 1;
+    if (allowed.length > 0) {
+      for (const stored of await storeMessages(allowed.map((m) => m.message))) {
+        touched.add(stored.sessionId);
+        if (stored.duplicate) skip('already imported');
+        else report.written += 1;
+      }
     }
     if (rows.length < batchSize) break;
   }
