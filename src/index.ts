@@ -13,7 +13,7 @@ export type { Session, SessionStatus, UpdateSessionInput } from './memory/sessio
 export type { UsageReport, UsageReportOptions } from './memory/usage';
 export type { ContextEntry, SetContextInput, GetContextInput, DeleteContextInput } from './memory/context-entries';
 export type { Preference, PreferenceOutcome, PreferenceSource, UpsertPreferenceInput } from './memory/preferences';
-export type { LedgerEvent, EventStatus, LogEventInput, ClaimEventsInput } from './memory/events';
+export type { LedgerEvent, ClaimedEvent, EventClaim, EventStatus, LogEventInput, ClaimEventsInput } from './memory/events';
 export type { SessionRelationship, RelatedSession, RelationshipType, LinkSessionsInput, DetectRelatedSessionsInput } from './memory/relationships';
 export type { CleanExpiredResult, ArchiveSessionsOptions, ArchiveSessionsResult } from './memory/maintenance';
 export type { DeletedUserData, UserDataExport } from './memory/user-data';

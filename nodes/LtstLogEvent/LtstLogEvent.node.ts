@@ -24,8 +24,8 @@ export class LtstLogEvent implements INodeType {
       operationParameter(
         [
           { name: 'Log', value: 'log', action: 'Log an event', description: 'Append a pending event' },
-          { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow, each to one worker only' },
-          { name: 'Complete', value: 'complete', action: 'Complete an event' },
+          { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow for a lease, each to one worker only' },
+          { name: 'Complete', value: 'complete', action: 'Complete an event', description: 'By the claim that holds it (its claim token)' },
           { name: 'Fail', value: 'fail', action: 'Fail an event', description: 'Back to pending while retries remain, else failed' },
         ],
         'log',
@@ -36,7 +36,26 @@ export class LtstLogEvent implements INodeType {
       { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: forOperations('log') },
       { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: forOperations('claim') },
       { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1, maxValue: 1000 }, default: 50, description: 'Max number of results to return', displayOptions: forOperations('claim') },
+      {
+        displayName: 'Lease (Seconds)',
+        name: 'leaseSeconds',
+        type: 'number',
+        typeOptions: { minValue: 1, maxValue: 86400 },
+        default: 300,
+        description: 'How long this claim holds its events; one neither completed nor failed by then goes to the next claim, counted as a retry',
+        displayOptions: forOperations('claim'),
+      },
       { displayName: 'Event ID', name: 'eventId', type: 'number', required: true, default: 0, displayOptions: forOperations('complete', 'fail') },
+      {
+        // Named `claim`, not `claimToken`: it is a short-lived handle shown in the claim's output, not a secret to mask.
+        displayName: 'Claim Token',
+        name: 'claim',
+        type: 'string',
+        required: true,
+        default: '={{ $json.claimToken }}',
+        description: 'The claimToken Claim Pending gave this event; a token whose claim lost the event is refused',
+        displayOptions: forOperations('complete', 'fail'),
+      },
       { displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: forOperations('fail') },
     ],
   };
@@ -60,12 +79,12 @@ export class LtstLogEvent implements INodeType {
           });
         case 'claim': {
           const types = param<string>('eventTypes').split(',').map((t) => t.trim()).filter(Boolean);
-          return { events: await store.claimEvents({ eventTypes: types.length ? types : undefined, limit: param('limit') }) };
+          return { events: await store.claimEvents({ eventTypes: types.length ? types : undefined, limit: param('limit'), leaseSeconds: param('leaseSeconds') }) };
         }
         case 'complete':
-          return store.completeEvent(param('eventId'));
+          return store.completeEvent({ eventId: param('eventId'), claimToken: param('claim') });
         default:
-          return store.failEvent(param('eventId'), param('errorMessage'));
+          return store.failEvent({ eventId: param('eventId'), claimToken: param('claim') }, param('errorMessage'));
       }
     });
   }

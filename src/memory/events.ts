@@ -1,9 +1,11 @@
-import type { Queryable } from '../db/database';
-import { invalidInput, LtstError } from '../errors';
+import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
+import { refuseFinish, requireClaim, requireEventTypes, requireLeaseSeconds, requireLimit, type EventClaim } from './event-checks';
 import { jsonObjectText } from './json-input';
 import { INT4_MAX, INT4_MIN, VARCHAR_LIMITS } from '../schema/column-limits';
 import { requireId, requireText, requireWholeNumber, shown } from './validation';
+
+export type { EventClaim } from './event-checks';
 
 /** Where an event is in its life: pending -> processing -> done, or back to pending / failed. */
 export type EventStatus = 'pending' | 'processing' | 'done' | 'failed';
@@ -21,9 +23,22 @@ export interface LedgerEvent {
   processedAt: Date | null;
   retryCount: number;
   maxRetries: number;
-  /** The last failure's message. */
+  /** The last failure's message (also when a lease expired). */
   errorMessage: string | null;
   metadata: Record<string, unknown>;
+  /** When the latest claim took the event. */
+  claimedAt: Date | null;
+  /** Until when the latest claim holds the event; after it, the next claim takes the event back. */
+  leaseExpiresAt: Date | null;
+  /** The latest claim's token, which completeEvent and failEvent require; null once a lease expired. */
+  claimToken: string | null;
+}
+
+/** An event as claimEvents hands it out: held by this claim until leaseExpiresAt. */
+export interface ClaimedEvent extends LedgerEvent {
+  claimedAt: Date;
+  leaseExpiresAt: Date;
+  claimToken: string;
 }
 
 export interface LogEventInput {
@@ -41,6 +56,11 @@ export interface ClaimEventsInput {
   eventTypes?: string[];
   /** How many events to claim at most, 1 to 1000. */
   limit: number;
+  /**
+   * How long the claim holds its events, 1 s to 1 day (default 300 s). An event neither completed
+   * nor failed by then goes to the next claim, counted as a retry.
+   */
+  leaseSeconds?: number;
 }
 
 interface EventRow {
@@ -55,9 +75,11 @@ interface EventRow {
   max_retries: number;
   error_message: string | null;
   metadata: Record<string, unknown>;
+  claimed_at: Date | null;
+  lease_expires_at: Date | null;
+  claim_token: string | null;
 }
 
-const MAX_CLAIM = 1000;
 const ORDER = 'priority DESC, created_at, event_id';
 
 const toEvent = (row: EventRow): LedgerEvent => ({
@@ -72,6 +94,9 @@ const toEvent = (row: EventRow): LedgerEvent => ({
   maxRetries: row.max_retries,
   errorMessage: row.error_message,
   metadata: row.metadata,
+  claimedAt: row.claimed_at,
+  leaseExpiresAt: row.lease_expires_at,
+  claimToken: row.claim_token,
 });
 
 function requirePriority(value: unknown): number {
@@ -80,43 +105,6 @@ function requirePriority(value: unknown): number {
     throw invalidInput('priority', `is ${shown(value)}`, `Use an integer from ${INT4_MIN} to ${INT4_MAX}; higher is processed first.`);
   }
   return value;
-}
-
-/** An event id as returned by logEvent or claimEvents: a positive integer (a digit string is accepted). */
-function requireEventId(value: unknown): string {
-  const text = typeof value === 'number' || typeof value === 'bigint' ? String(value) : value;
-  if (typeof text !== 'string' || !/^[1-9][0-9]{0,18}$/.test(text) || BigInt(text) > 9_223_372_036_854_775_807n) {
-    throw invalidInput('eventId', `is ${String(value)}`, 'Pass the eventId of an event returned by claimEvents (a positive integer).');
-  }
-  return text;
-}
-
-function requireEventTypes(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.length === 0) {
-    throw invalidInput('eventTypes', 'is not a non-empty list', 'Pass a list of event type names, or leave eventTypes out to claim every type.');
-  }
-  return value.map((type, index) => requireId(`eventTypes[${index}]`, type));
-}
-
-function requireLimit(value: unknown): number {
-  if (value === undefined || value === null) throw invalidInput('limit', 'is missing', `Set limit to how many events to claim, from 1 to ${MAX_CLAIM}.`);
-  return requireWholeNumber('limit', value, 0, MAX_CLAIM, 1);
-}
-
-/**
- * Explains why a processing event could not be finished: NOT_FOUND when it does not exist,
- * INVALID_INPUT (field eventId) when it is not being processed.
- */
-async function refuseFinish(db: Queryable, ctx: MemoryContext, eventId: string, action: string): Promise<never> {
-  const { rows } = await db.query<{ status: EventStatus }>(`SELECT status FROM ${ctx.schema}.event_ledger WHERE event_id = $1`, [eventId]);
-  if (rows.length === 0) {
-    throw new LtstError('NOT_FOUND', `Event ${eventId} does not exist, so it cannot be ${action}`, { hint: 'Pass the eventId of an event returned by claimEvents.' });
-  }
-  throw new LtstError('INVALID_INPUT', `Event ${eventId} is ${rows[0].status}, not processing, so it cannot be ${action}`, {
-    field: 'eventId',
-    hint: 'Only a claimed event (status processing) can be completed or failed; claim it with claimEvents first, and finish it only once.',
-  });
 }
 
 export function eventOperations(ctx: MemoryContext) {
@@ -143,60 +131,88 @@ export function eventOperations(ctx: MemoryContext) {
     },
 
     /**
-     * Marks up to `limit` pending events processing and returns them, highest priority then oldest
-     * first. Concurrent workers never get the same event: rows another worker holds are skipped.
+     * Claims up to `limit` events, highest priority then oldest first, for `leaseSeconds`: each
+     * comes with a claimToken that completeEvent and failEvent require. Concurrent workers never
+     * get the same event (rows another worker holds are skipped). Up to `limit` events whose lease
+     * expired go back first, counted as a retry: pending again (and claimable by this very claim)
+     * while retries remain, else failed.
      */
-    async claimEvents(input: ClaimEventsInput): Promise<LedgerEvent[]> {
+    async claimEvents(input: ClaimEventsInput): Promise<ClaimedEvent[]> {
       const eventTypes = requireEventTypes(input?.eventTypes);
       const limit = requireLimit(input?.limit);
+      const leaseSeconds = requireLeaseSeconds(input?.leaseSeconds);
+      const typeFilter = eventTypes ? ' AND event_type = ANY($2::text[])' : '';
+      const types = eventTypes ? [eventTypes] : [];
       return instrument(
         ctx,
         'claim_events',
-        { parameters: { eventTypes, limit } },
+        { parameters: { eventTypes, limit, leaseSeconds } },
         () =>
-          ctx.run(async (db) => {
-            const values: unknown[] = [limit];
-            if (eventTypes) values.push(eventTypes);
-            const { rows } = await db.query<EventRow>(
+          ctx.transaction(async (tx) => {
+            // Take back at most `limit` expired events: the work per claim stays bounded, and the
+            // rows this claim locks are ones it can hand out, not ones concurrent claimers must skip.
+            await tx.query(
+              `UPDATE ${ledger}
+                  SET retry_count = retry_count + 1,
+                      status = CASE WHEN retry_count + 1 < max_retries THEN 'pending' ELSE 'failed' END,
+                      processed_at = CASE WHEN retry_count + 1 < max_retries THEN NULL ELSE now() END,
+                      error_message = 'lease expired at ' || lease_expires_at || ' before the event was completed or failed (its worker may have stopped)',
+                      claim_token = NULL
+                WHERE status = 'processing' AND lease_expires_at < now() AND event_id IN (
+                  SELECT event_id FROM ${ledger}
+                   WHERE status = 'processing' AND lease_expires_at < now()${typeFilter}
+                   ORDER BY lease_expires_at
+                   LIMIT $1
+                     FOR UPDATE SKIP LOCKED)`,
+              [limit, ...types],
+            );
+            const { rows } = await tx.query<EventRow>(
               `WITH claimed AS (
-                 UPDATE ${ledger} SET status = 'processing'
+                 UPDATE ${ledger}
+                    SET status = 'processing', claimed_at = now(), lease_expires_at = now() + $${types.length + 2}::int * interval '1 second',
+                        claim_token = gen_random_uuid()
                   WHERE status = 'pending' AND event_id IN (
                     SELECT event_id FROM ${ledger}
-                     WHERE status = 'pending'${eventTypes ? ' AND event_type = ANY($2::text[])' : ''}
+                     WHERE status = 'pending'${typeFilter}
                      ORDER BY ${ORDER}
                      LIMIT $1
                        FOR UPDATE SKIP LOCKED)
                  RETURNING *)
                SELECT * FROM claimed ORDER BY ${ORDER}`,
-              values,
+              [limit, ...types, leaseSeconds],
             );
-            return rows.map(toEvent);
+            return rows.map((row) => toEvent(row) as ClaimedEvent);
           }),
         (events) => events.length,
       );
     },
 
-    /** processing -> done. Refuses an unknown event (NOT_FOUND) or one not processing (INVALID_INPUT). */
-    async completeEvent(eventId: number | string): Promise<LedgerEvent> {
-      const id = requireEventId(eventId);
+    /**
+     * processing -> done, by the claim that holds the event. Refuses an unknown event (NOT_FOUND),
+     * one not claimed or already finished (INVALID_INPUT), and a claim that no longer holds it
+     * (STALE_CLAIM). A claim whose lease ran out may still finish while no other claim took it back.
+     */
+    async completeEvent(claim: EventClaim): Promise<LedgerEvent> {
+      const { id, token } = requireClaim(claim);
       return instrument(ctx, 'complete_event', { parameters: { eventId: id } }, () =>
         ctx.run(async (db) => {
           const { rows } = await db.query<EventRow>(
-            `UPDATE ${ledger} SET status = 'done', processed_at = now() WHERE event_id = $1 AND status = 'processing' RETURNING *`,
-            [id],
+            `UPDATE ${ledger} SET status = 'done', processed_at = now()
+              WHERE event_id = $1 AND status = 'processing' AND claim_token = $2::uuid RETURNING *`,
+            [id, token],
           );
-          return rows.length > 0 ? toEvent(rows[0]) : refuseFinish(db, ctx, id, 'completed');
+          return rows.length > 0 ? toEvent(rows[0]) : refuseFinish(db, ledger, id, token, 'completed');
         }),
       );
     },
 
     /**
-     * Records a failure of a processing event: retry_count goes up; the event returns to pending
-     * while retry_count < max_retries, else it is failed (processed_at set). error_message keeps
-     * the latest failure either way. Refuses like completeEvent.
+     * Records a failure of an event by the claim that holds it: retry_count goes up; the event
+     * returns to pending while retry_count < max_retries, else it is failed (processed_at set).
+     * error_message keeps the latest failure either way. Refuses like completeEvent.
      */
-    async failEvent(eventId: number | string, error: string): Promise<LedgerEvent> {
-      const id = requireEventId(eventId);
+    async failEvent(claim: EventClaim, error: string): Promise<LedgerEvent> {
+      const { id, token } = requireClaim(claim);
       const message = requireText('error', error, ctx.options.maxContentBytes);
       return instrument(ctx, 'fail_event', { parameters: { eventId: id } }, () =>
         ctx.run(async (db) => {
@@ -205,12 +221,12 @@ export function eventOperations(ctx: MemoryContext) {
                 SET retry_count = retry_count + 1,
                     status = CASE WHEN retry_count + 1 < max_retries THEN 'pending' ELSE 'failed' END,
                     processed_at = CASE WHEN retry_count + 1 < max_retries THEN NULL ELSE now() END,
-                    error_message = $2
-              WHERE event_id = $1 AND status = 'processing'
+                    error_message = $3
+              WHERE event_id = $1 AND status = 'processing' AND claim_token = $2::uuid
              RETURNING *`,
-            [id, message],
+            [id, token, message],
           );
-          return rows.length > 0 ? toEvent(rows[0]) : refuseFinish(db, ctx, id, 'failed');
+          return rows.length > 0 ? toEvent(rows[0]) : refuseFinish(db, ledger, id, token, 'failed');
         }),
       );
     },

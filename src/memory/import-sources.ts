@@ -3,14 +3,16 @@ import { invalidInput, LtstError } from '../errors';
 import type { Role, StoreMessageInput } from './message-input';
 import { sha256 } from './context';
 
-/** One source message, or why it cannot be imported. */
-export type SourceMessage = { message: Omit<StoreMessageInput, 'userId'> & { userId?: string } } | { skip: string };
+/** One source message, or why it cannot be imported (`skip` is the reason counted, `detail` says more). */
+export type SourceMessage = { message: Omit<StoreMessageInput, 'userId'> & { userId?: string } } | { skip: string; detail?: string };
 
 /** A table that existing memory lives in: how to read it in a stable order, and how a row becomes messages. */
 export interface ImportSource {
   name: string;
   /** ORDER BY that keeps each session's turns in order (a unique last key makes pages stable). */
   orderBy: string;
+  /** How the import report names a source row. */
+  rowId(row: Record<string, unknown>): string;
   toMessages(row: Record<string, unknown>): SourceMessage[];
 }
 
@@ -38,6 +40,7 @@ export function conversationMemorySource(columns: Set<string>): ImportSource {
   return {
     name: 'conversation_memory',
     orderBy: 'session_id, created_at, ctid',
+    rowId: (row) => (columns.has('id') ? text(row.id) : `${text(row.session_id)} at ${text(row.created_at)}`),
     toMessages(row) {
       const exchange = sha256(`${text(row.session_id)}\u0000${text(row.created_at)}\u0000${text(row.human_message)}\u0000${text(row.ai_response)}`).slice(0, 40);
       const base = {
@@ -67,10 +70,18 @@ export function n8nChatHistoriesSource(columns: Set<string>): ImportSource {
   return {
     name: 'n8n_chat_histories',
     orderBy: 'session_id, id',
+    rowId: (row) => text(row.id),
     toMessages(row) {
-      const message = (typeof row.message === 'string' ? JSON.parse(row.message) : row.message) as { type?: string; data?: { content?: unknown } } | null;
-      const role = N8N_ROLES[message?.type ?? ''];
-      if (!role) return [{ skip: `message type ${JSON.stringify(message?.type)} has no LTST role` }];
+      let message: { type?: unknown; data?: { content?: unknown } } | null;
+      try {
+        // A text column holds whatever was written to it: one bad row is skipped, not the import.
+        message = typeof row.message === 'string' ? JSON.parse(row.message) : (row.message as typeof message);
+      } catch (error) {
+        return [{ skip: 'invalid JSON in message', detail: (error as Error).message }];
+      }
+      const type = message?.type;
+      const role = typeof type === 'string' && Object.hasOwn(N8N_ROLES, type) ? N8N_ROLES[type] : undefined;
+      if (!role) return [{ skip: `message type ${JSON.stringify(type)?.slice(0, 60)} has no LTST role` }];
       const content = langchainText(message?.data?.content);
       if (content.trim() === '') return [{ skip: `empty ${role} message` }];
       return [

@@ -22,13 +22,24 @@ export interface ImportReport {
   rowsRead: number;
   /** Messages newly stored. */
   written: number;
-  /** Messages not stored, by reason (already imported, empty, another user's session...). */
+  /** Messages not stored, by reason (already imported, empty, invalid JSON, another user's session...). */
   skipped: number;
   skippedReasons: Record<string, number>;
+  /** The first 100 source rows skipped for a fault of their own (not the already imported ones), with why. */
+  skippedRows: SkippedRow[];
   sessions: number;
   /** After the import: every touched session's session_length equals its message count. */
   integrity: { ok: boolean; problems: string[] };
 }
+
+export interface SkippedRow {
+  /** The source row: its id, or for a table without one its session and time. */
+  id: string;
+  reason: string;
+}
+
+const MAX_SKIPPED_ROWS = 100;
+const MAX_DETAIL = 200;
 
 type StoreMessages = (messages: StoreMessageInput[]) => Promise<StoredMessage[]>;
 
@@ -39,43 +50,45 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
   const { quoted, columns } = await ctx.run((db) => sourceTable(db, table));
   const source = makeSource(columns);
   const info = await schemaInfo(ctx);
-  const report: ImportReport = { source: source.name, table, rowsRead: 0, written: 0, skipped: 0, skippedReasons: {}, sessions: 0, integrity: { ok: true, problems: [] } };
-  const skip = (reason: string) => {
+  const report: ImportReport = { source: source.name, table, rowsRead: 0, written: 0, skipped: 0, skippedReasons: {}, skippedRows: [], sessions: 0, integrity: { ok: true, problems: [] } };
+  const skip = (reason: string, id?: string, detail?: string) => {
     report.skipped += 1;
     report.skippedReasons[reason] = (report.skippedReasons[reason] ?? 0) + 1;
+    if (id !== undefined && report.skippedRows.length < MAX_SKIPPED_ROWS) {
+      report.skippedRows.push({ id, reason: detail ? `${reason}: ${detail.slice(0, MAX_DETAIL)}` : reason });
+    }
   };
   const touched = new Set<string>();
-
   for (let offset = 0; ; offset += batchSize) {
     const { rows } = await ctx.run((db) => db.query<Record<string, unknown>>(`SELECT * FROM ${quoted} ORDER BY ${source.orderBy} LIMIT $1 OFFSET $2`, [batchSize, offset]));
     report.rowsRead += rows.length;
-    const batch: StoreMessageInput[] = [];
-    for (const entry of rows.flatMap((row) => source.toMessages(row))) {
+    const batch: { message: StoreMessageInput; id: string }[] = [];
+    for (const { entry, id } of rows.flatMap((row) => source.toMessages(row).map((entry) => ({ entry, id: source.rowId(row) })))) {
       if ('skip' in entry) {
-        skip(entry.skip);
+        skip(entry.skip, id, entry.detail);
         continue;
       }
       const message = { ...entry.message, userId: owner ?? entry.message.userId ?? entry.message.sessionId } as StoreMessageInput;
       try {
         prepareMessages([message], info, ctx.options.maxContentBytes);
-        batch.push(message);
+        batch.push({ message, id });
       } catch (error) {
         if (!(error instanceof LtstError)) throw error;
-        skip(`invalid ${error.field ?? 'message'}`);
+        skip(`invalid ${error.field ?? 'message'}`, id, error.message);
       }
     }
     // Sessions of another user are skipped, never written into.
     const owners = await ctx.run((db) =>
-      db.query<{ session_id: string; user_id: string }>(`SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1)`, [[...new Set(batch.map((m) => m.sessionId))]]),
+      db.query<{ session_id: string; user_id: string }>(`SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1)`, [[...new Set(batch.map((b) => b.message.sessionId))]]),
     );
     const ownerOf = new Map(owners.rows.map((row) => [row.session_id, row.user_id]));
-    const allowed = batch.filter((m) => {
-      const owned = (ownerOf.get(m.sessionId) ?? m.userId) === m.userId;
-      if (!owned) skip('session owned by another user');
+    const allowed = batch.filter(({ message, id }) => {
+      const owned = (ownerOf.get(message.sessionId) ?? message.userId) === message.userId;
+      if (!owned) skip('session owned by another user', id);
       return owned;
     });
     if (allowed.length > 0) {
-      for (const stored of await storeMessages(allowed)) {
+      for (const stored of await storeMessages(allowed.map((m) => m.message))) {
         touched.add(stored.sessionId);
         if (stored.duplicate) skip('already imported');
         else report.written += 1;

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database';
+import { errorCode, LtstError } from '../errors';
 import { BufferedWriter } from './buffered-writer';
 
 export interface MetricRow {
@@ -13,9 +14,90 @@ export interface MetricRow {
   metadata?: Record<string, unknown>;
 }
 
+/** A metric row as written: every value fits its column and is text PostgreSQL accepts. */
+interface CleanMetric {
+  operationType: string;
+  userId: string | null;
+  sessionId: string | null;
+  operationHash: string | null;
+  executionTimeMs: number;
+  resultCount: number | null;
+  cacheHit: boolean;
+  errorMessage: string | null;
+  metadata: string;
+}
+
+/** Column sizes of memory_performance_metrics (0001_core.sql); error_message is text, bounded here. */
+const LIMIT = { operationType: 100, id: 255, operationHash: 64, errorMessage: 2_000, metadata: 2_000, key: 100 };
+const INT4_MAX = 2_147_483_647;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Credentials an error message may quote (a connection URL, key=value, a bearer or API key) are masked. */
+function redactSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
+    .replace(/\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1$2***')
+    .replace(/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-***');
+}
+
+/**
+ * Text PostgreSQL stores (no NUL, no lone surrogate: U+FFFD instead) of at most `max` characters.
+ * Free text (`redact`) has its secrets masked before anything is cut, so no half of one survives.
+ */
+function cleanText(value: string, max: number, redact = false): string {
+  // Bound the work first: an error message may be megabytes long.
+  const bounded = value.slice(0, max * 2);
+  let text = (redact ? redactSecrets(bounded) : bounded).replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+  if (text.length > max) text = text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max);
+  return text;
+}
+
+const optionalText = (value: unknown, max: number, redact = false) => (typeof value === 'string' ? cleanText(value, max, redact) : null);
+
+/** Metadata rebuilt as plain JSON with clean strings, at most 8 levels and 50 entries per level. */
+function cleanJson(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return cleanText(value, LIMIT.metadata, true);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean' || value === null) return value;
+  if (typeof value !== 'object' || depth >= 8) return null;
+  if (Array.isArray(value)) return value.slice(0, 50).map((item) => cleanJson(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).slice(0, 50).map(([key, item]) => [cleanText(key, LIMIT.key), cleanJson(item, depth + 1)]));
+}
+
+function cleanMetadata(metadata: unknown): string {
+  const json = JSON.stringify(cleanJson(metadata ?? {}) ?? {});
+  return json.length <= LIMIT.metadata ? json : JSON.stringify({ truncated: true });
+}
+
+const count = (value: unknown, fallback: number | null) =>
+  typeof value === 'number' && Number.isFinite(value) ? Math.min(Math.max(Math.round(value), 0), INT4_MAX) : fallback;
+
+export function cleanMetric(row: MetricRow): CleanMetric {
+  return {
+    operationType: optionalText(row.operationType, LIMIT.operationType) || 'unknown',
+    userId: optionalText(row.userId, LIMIT.id),
+    sessionId: optionalText(row.sessionId, LIMIT.id),
+    operationHash: optionalText(row.operationHash, LIMIT.operationHash),
+    executionTimeMs: count(row.executionTimeMs, 0) as number,
+    resultCount: count(row.resultCount, null),
+    cacheHit: row.cacheHit === true,
+    errorMessage: optionalText(row.errorMessage, LIMIT.errorMessage, true),
+    metadata: cleanMetadata(row.metadata),
+  };
+}
+
+/** A rejection of the rows' values (data exception, constraint, size limit): other rows may pass. */
+function rejectsData(error: unknown): boolean {
+  const sqlState = error instanceof LtstError ? error.sqlState : errorCode(error);
+  return sqlState !== undefined && /^(22|23|54)/.test(sqlState);
+}
+
 /**
  * Buffers memory_performance_metrics rows and writes them in one INSERT per 100 rows or per second,
- * so measuring an operation adds no round trip to it.
+ * so measuring an operation adds no round trip to it. Values are cleaned to fit their columns, so a
+ * write does not fail on data; if one fails anyway, the batch is split until only the rows that
+ * truly fail are left, and those alone are reported to onError.
  */
 export class MetricsRecorder {
   private readonly writer: BufferedWriter<MetricRow>;
@@ -25,7 +107,7 @@ export class MetricsRecorder {
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
     private readonly onError: (message: string) => void,
   ) {
-    this.writer = new BufferedWriter((rows) => this.write(rows), 100);
+    this.writer = new BufferedWriter((rows) => this.write(rows.map(cleanMetric)), 100);
   }
 
   record(row: MetricRow): void {
@@ -36,29 +118,41 @@ export class MetricsRecorder {
     return this.writer.flush();
   }
 
-  private async write(rows: MetricRow[]): Promise<void> {
-    const column = <K extends keyof MetricRow>(key: K) => rows.map((row) => row[key] ?? null);
+  private async write(rows: CleanMetric[]): Promise<void> {
     try {
-      await this.run((db) =>
-        db.query(
-          `INSERT INTO ${this.schema}.memory_performance_metrics
-             (operation_type, user_id, session_id, operation_hash, execution_time_ms, result_count, cache_hit, error_message, metadata)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::jsonb[])`,
-          [
-            column('operationType'),
-            column('userId'),
-            column('sessionId'),
-            column('operationHash'),
-            rows.map((row) => Math.round(row.executionTimeMs)),
-            column('resultCount'),
-            rows.map((row) => row.cacheHit ?? false),
-            column('errorMessage'),
-            rows.map((row) => JSON.stringify(row.metadata ?? {})),
-          ],
-        ),
-      );
+      await this.insert(rows);
     } catch (error) {
-      this.onError(`Could not record ${rows.length} performance metrics: ${(error as Error).message}`);
+      if (rows.length > 1 && rejectsData(error)) {
+        const half = Math.ceil(rows.length / 2);
+        await this.write(rows.slice(0, half));
+        await this.write(rows.slice(half));
+        return;
+      }
+      const types = [...new Set(rows.map((row) => row.operationType))].slice(0, 5).join(', ');
+      const what = rows.length === 1 ? 'performance metric' : 'performance metrics';
+      this.onError(`Could not record ${rows.length} ${what} (${types}): ${cleanText(String((error as Error)?.message ?? error), LIMIT.errorMessage, true)}`);
     }
+  }
+
+  private insert(rows: CleanMetric[]): Promise<unknown> {
+    const column = <K extends keyof CleanMetric>(key: K) => rows.map((row) => row[key]);
+    return this.run((db) =>
+      db.query(
+        `INSERT INTO ${this.schema}.memory_performance_metrics
+           (operation_type, user_id, session_id, operation_hash, execution_time_ms, result_count, cache_hit, error_message, metadata)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::jsonb[])`,
+        [
+          column('operationType'),
+          column('userId'),
+          column('sessionId'),
+          column('operationHash'),
+          column('executionTimeMs'),
+          column('resultCount'),
+          column('cacheHit'),
+          column('errorMessage'),
+          column('metadata'),
+        ],
+      ),
+    );
   }
 }

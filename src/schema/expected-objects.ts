@@ -86,6 +86,7 @@ export const EXPECTED_INDEXES = [
   'idx_event_ledger_pending',
   'idx_event_ledger_event_type',
   'idx_event_ledger_status',
+  'idx_event_ledger_lease_expires',
 ];
 
 /** Present only once pgvector is installed and its migration has run. */

@@ -37,11 +37,11 @@ describe('ltst-memory CLI on the embedded database', () => {
   it('migrates the default schema (public), then reports it healthy; a second migrate does nothing', async () => {
     const dir = tmp('ltst-cli-');
     const first = await cli(['migrate', '--embedded', dir]);
-    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 3: applied 0001_core, 0002_vector, 0003_memory_generation; semantic search enabled\n' });
+    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 4: applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease; semantic search enabled\n' });
     expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
     const health = await cli(['health', '--embedded', dir]);
     expect(health.code).toBe(0);
-    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 3, semanticSearch: true });
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 4, semanticSearch: true });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,7 +63,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     await onDatabase(config, (db) => db.exec(sql.stdout)); // twice: every statement is idempotent
     await closeAllMemory(); // this process lets go of the folder: the CLI is another process
     const migrate = await cli(['migrate', '--embedded', dir, '--schema', 'by_hand', '--dimensions', '16']);
-    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 3: already up to date; semantic search enabled') });
+    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 4: already up to date; semantic search enabled') });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -109,7 +109,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..') }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
-    expect(output.trim()).toBe(`3 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
+    expect(output.trim()).toBe(`4 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
   });
 });
 
@@ -121,7 +121,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
   it('two processes migrating at once end with one schema and no error', async () => {
     const runs = await Promise.all([0, 1].map(() => cli(['migrate', '--url', serverUrl as string, '--schema', 'ltst_t_cli'])));
     expect(runs.map((r) => r.code)).toEqual([0, 0]);
-    expect(runs.map((r) => r.stdout).filter((out) => out.includes('applied 0001_core, 0002_vector, 0003_memory_generation'))).toHaveLength(1);
+    expect(runs.map((r) => r.stdout).filter((out) => out.includes('applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease'))).toHaveLength(1);
     expect(runs.map((r) => r.stdout).filter((out) => out.includes('already up to date'))).toHaveLength(1);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
@@ -130,6 +130,6 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const url = new URL(serverUrl as string);
     const env = { PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGPASSWORD: decodeURIComponent(url.password), PGDATABASE: url.pathname.slice(1) };
     const run = await cli(['migrate', '--schema', 'ltst_t_cli'], env);
-    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining('applied 0001_core, 0002_vector, 0003_memory_generation') });
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining('applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease') });
   });
 });

@@ -9,6 +9,9 @@ describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
     (await onDatabase(config, (db) => db.query<{ user_id: string; role: string; content: string; message_index: number; timestamp: Date }>(
       `SELECT user_id, role, content, message_index, "timestamp" FROM ${s}.conversation_messages WHERE session_id = $1 ORDER BY message_index`, [sessionId]))).rows;
 
+  const textSchema = `${config.schema}_text`;
+  // Before useFreshSchema's hook, which closes every connection.
+  afterAll(() => sql(`DROP SCHEMA IF EXISTS ${textSchema} CASCADE`));
   useFreshSchema(config);
   beforeAll(async () => {
     await sql(`CREATE TABLE ${s}.conversation_memory (session_id text, human_message text, ai_response text, context jsonb, created_at timestamptz)`);
@@ -46,11 +49,48 @@ describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
     const report = await store.importN8nChatHistories({ table: `${config.schema}.n8n_chat_histories` });
     expect(report).toMatchObject({ rowsRead: 6, written: 3, sessions: 1, integrity: { ok: true } });
     expect(report.skippedReasons).toEqual({ 'message type "function" has no LTST role': 1, 'empty ai message': 1, 'session owned by another user': 1 });
+    expect(report.skippedRows).toEqual([
+      { id: '4', reason: 'message type "function" has no LTST role' },
+      { id: '5', reason: 'empty ai message' },
+      { id: '6', reason: 'session owned by another user' },
+    ]);
     expect((await messagesOf('chat-1')).map((r) => [r.user_id, r.role, r.content])).toEqual([
       ['chat-1', 'human', 'What is LTST?'], ['chat-1', 'ai', 'Long-term and short-term memory.'], ['chat-1', 'tool', '{"ok":true}'],
     ]);
     expect((await messagesOf('taken')).map((r) => r.content)).toEqual(['mine']);
     expect(await store.importN8nChatHistories({ table: `${config.schema}.n8n_chat_histories` })).toMatchObject({ written: 0, skippedReasons: expect.objectContaining({ 'already imported': 3 }) });
+  });
+
+  it('skips malformed rows of an n8n_chat_histories whose message column is text, with their id and reason, and imports the rest', async () => {
+    // Created by hand with a text column, as some installations have it; in its own schema beside the jsonb one.
+    await sql(`CREATE SCHEMA ${textSchema}`);
+    await sql(`CREATE TABLE ${textSchema}.n8n_chat_histories (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message text NOT NULL)`);
+    const m = (type: string, content: string) => JSON.stringify({ type, data: { content } });
+    await sql(`INSERT INTO ${textSchema}.n8n_chat_histories (session_id, message) SELECT 'text-1', x FROM unnest($1::text[]) WITH ORDINALITY u(x, n) ORDER BY n`, [
+      [m('human', 'first'), '{"type": "human", "data": {"content": "cut off', m('ai', 'second'), 'not json at all', m('constructor', 'odd'), m('human', 'third')],
+    ]);
+    const report = await store.importN8nChatHistories({ table: `${textSchema}.n8n_chat_histories`, batchSize: 4 });
+    expect(report).toMatchObject({ rowsRead: 6, written: 3, skipped: 3, sessions: 1, integrity: { ok: true } });
+    expect(report.skippedReasons).toEqual({ 'invalid JSON in message': 2, 'message type "constructor" has no LTST role': 1 });
+    expect(report.skippedRows).toEqual([
+      { id: '2', reason: expect.stringMatching(/^invalid JSON in message: .+/) },
+      { id: '4', reason: expect.stringMatching(/^invalid JSON in message: .+/) },
+      { id: '5', reason: 'message type "constructor" has no LTST role' },
+    ]);
+    expect((await messagesOf('text-1')).map((r) => [r.role, r.content])).toEqual([['human', 'first'], ['ai', 'second'], ['human', 'third']]);
+    // Again: nothing new; the already imported rows are counted, only the faulty ones listed.
+    const again = await store.importN8nChatHistories({ table: `${textSchema}.n8n_chat_histories` });
+    expect(again).toMatchObject({ written: 0, skippedReasons: expect.objectContaining({ 'already imported': 3, 'invalid JSON in message': 2 }) });
+    expect(again.skippedRows.map((row) => row.id)).toEqual(['2', '4', '5']);
+  });
+
+  it('lists at most 100 skipped rows, and counts them all', async () => {
+    await sql(`CREATE TABLE ${s}.chat_broken (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message text NOT NULL)`);
+    await sql(`INSERT INTO ${s}.chat_broken (session_id, message) SELECT 'broken', 'x' || i FROM generate_series(1, 150) i`);
+    const report = await store.importN8nChatHistories({ table: `${config.schema}.chat_broken` });
+    expect(report).toMatchObject({ rowsRead: 150, written: 0, skipped: 150, skippedReasons: { 'invalid JSON in message': 150 } });
+    expect(report.skippedRows).toHaveLength(100);
+    expect(report.skippedRows[99].id).toBe('100');
   });
 
   it('refuses a table that does not exist or a name that is not one', async () => {

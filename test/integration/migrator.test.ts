@@ -1,6 +1,7 @@
 import { closeAllMemory, openMemory } from '../../src';
 import type { MemoryConfig } from '../../src/config';
 import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
+import { loadMigrations, renderMigration } from '../../src/schema/migrations';
 
 /** Every object of a schema with its definition, to show a second run changed nothing. */
 function catalogSnapshot(config: MemoryConfig) {
@@ -33,20 +34,20 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('changes nothing when run a second time', async () => {
     const first = await openMemory(config).migrate();
-    expect(first).toMatchObject({ version: 3, applied: ['0001_core', '0002_vector', '0003_memory_generation'], warnings: [] });
+    expect(first).toMatchObject({ version: 4, applied: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'], warnings: [] });
     const before = await catalogSnapshot(config);
     const second = await openMemory(config).migrate();
-    expect(second).toMatchObject({ version: 3, applied: [], semanticSearch: true });
+    expect(second).toMatchObject({ version: 4, applied: [], semanticSearch: true });
     expect(await catalogSnapshot(config)).toEqual(before);
   });
 
   it('ends with one schema and no error when several migrators start at once', async () => {
     // On a server each call takes its own pooled connection: separate sessions racing, as separate processes would.
     const reports = await Promise.all(Array.from({ length: 6 }, () => openMemory(config).migrate()));
-    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation']);
-    expect(reports.every((r) => r.version === 3)).toBe(true);
+    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease']);
+    expect(reports.every((r) => r.version === 4)).toBe(true);
     const applied = await onDatabase(config, async (db) => (await db.query(`SELECT version FROM "${config.schema}".ltst_schema_migrations`)).rows);
-    expect(applied).toHaveLength(3);
+    expect(applied).toHaveLength(4);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
 
@@ -89,9 +90,35 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
     expect(await openMemory(other).health()).toMatchObject({ ok: true, dimensions: 16 });
   });
 
+  it('upgrades a version-3 schema: events already processing get a 5-minute lease; the SQL runs twice harmlessly', async () => {
+    await openMemory(config).migrate();
+    const s = `"${config.schema}"`;
+    const leaseOf = async () =>
+      onDatabase(config, async (db) =>
+        (await db.query<{ status: string; seconds: number | null }>(
+          `SELECT status, round(extract(epoch FROM lease_expires_at - now()))::int AS seconds FROM ${s}.event_ledger ORDER BY event_id`,
+        )).rows,
+      );
+    // The schema as version 3 left it, with one event claimed by a worker of that version.
+    await onDatabase(config, (db) =>
+      db.transaction(async (tx) => {
+        await tx.exec(`DROP INDEX ${s}.idx_event_ledger_lease_expires;
+          ALTER TABLE ${s}.event_ledger DROP COLUMN claimed_at, DROP COLUMN lease_expires_at, DROP COLUMN claim_token;
+          DELETE FROM ${s}.ltst_schema_migrations WHERE version = 4;
+          INSERT INTO ${s}.event_ledger (event_type, status) VALUES ('old', 'processing'), ('old', 'pending');`);
+      }),
+    );
+    expect(await openMemory(config).migrate()).toMatchObject({ version: 4, applied: ['0004_event_lease'] });
+    expect(await leaseOf()).toEqual([{ status: 'processing', seconds: 300 }, { status: 'pending', seconds: null }]);
+    expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
+    const lease = loadMigrations().find((m) => m.version === 4)!;
+    await onDatabase(config, (db) => db.exec(renderMigration(lease, { schema: s, vectorSchema: '', dimensions: 384 })));
+    expect(await leaseOf()).toEqual([{ status: 'processing', seconds: 300 }, { status: 'pending', seconds: null }]);
+  });
+
   it('reports a schema that is not installed yet without writing anything', async () => {
     const report = await openMemory(config).health();
-    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation'] });
+    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'] });
     expect(report.warnings[0]).toMatch(/not installed in schema .* yet: run migrate/);
     const exists = await onDatabase(config, async (db) => (await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema])).rows.length);
     expect(exists).toBe(0);
