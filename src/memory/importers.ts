@@ -42,6 +42,26 @@ const MAX_SKIPPED_ROWS = 100;
 const MAX_DETAIL = 200;
 
 type StoreMessages = (messages: StoreMessageInput[]) => Promise<StoredMessage[]>;
+type ImportedMessage = { message: StoreMessageInput; id: string };
+
+/**
+ * Stores the batch; a message the store refuses on its own (its itemIndex: a source row changed
+ * since it was imported, a parent of another session) is skipped and the rest stored again.
+ */
+async function storeRefusingAlone(storeMessages: StoreMessages, batch: ImportedMessage[], skip: (reason: string, id?: string, detail?: string) => void): Promise<StoredMessage[]> {
+  let pending = batch;
+  while (pending.length > 0) {
+    try {
+      return await storeMessages(pending.map((m) => m.message));
+    } catch (error) {
+      if (!(error instanceof LtstError) || error.itemIndex === undefined) throw error;
+      const refused = pending[error.itemIndex];
+      skip(error.code === 'IDEMPOTENCY_CONFLICT' ? 'changed since it was imported' : `invalid ${error.field ?? 'message'}`, refused.id, error.message);
+      pending = pending.filter((m) => m !== refused);
+    }
+  }
+  return [];
+}
 
 async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeSource: (columns: Set<string>) => ImportSource, options: ImportOptions, defaultTable: string): Promise<ImportReport> {
   const table = options.table ?? defaultTable;
@@ -62,7 +82,7 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
   for (let offset = 0; ; offset += batchSize) {
     const { rows } = await ctx.run((db) => db.query<Record<string, unknown>>(`SELECT * FROM ${quoted} ORDER BY ${source.orderBy} LIMIT $1 OFFSET $2`, [batchSize, offset]));
     report.rowsRead += rows.length;
-    const batch: { message: StoreMessageInput; id: string }[] = [];
+    const batch: ImportedMessage[] = [];
     for (const { entry, id } of rows.flatMap((row) => source.toMessages(row).map((entry) => ({ entry, id: source.rowId(row) })))) {
       if ('skip' in entry) {
         skip(entry.skip, id, entry.detail);
@@ -87,12 +107,10 @@ async function runImport(ctx: MemoryContext, storeMessages: StoreMessages, makeS
       if (!owned) skip('session owned by another user', id);
       return owned;
     });
-    if (allowed.length > 0) {
-      for (const stored of await storeMessages(allowed.map((m) => m.message))) {
-        touched.add(stored.sessionId);
-        if (stored.duplicate) skip('already imported');
-        else report.written += 1;
-      }
+    for (const stored of await storeRefusingAlone(storeMessages, allowed, skip)) {
+      touched.add(stored.sessionId);
+      if (stored.duplicate) skip('already imported');
+      else report.written += 1;
     }
     if (rows.length < batchSize) break;
   }

@@ -84,6 +84,19 @@ describe.each(testTargets(__filename))('imports on $name', ({ config }) => {
     expect(again.skippedRows.map((row) => row.id)).toEqual(['2', '4', '5']);
   });
 
+  it('skips a source row edited since it was imported (its key now names other content), and imports the rest', async () => {
+    await sql(`CREATE TABLE ${s}.chat_edited (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message jsonb NOT NULL)`);
+    const m = (type: string, content: string) => JSON.stringify({ type, data: { content } });
+    await sql(`INSERT INTO ${s}.chat_edited (session_id, message) VALUES ('edited', $1), ('edited', $2)`, [m('human', 'original'), m('ai', 'reply')]);
+    expect(await store.importN8nChatHistories({ table: `${config.schema}.chat_edited` })).toMatchObject({ written: 2 });
+    await sql(`UPDATE ${s}.chat_edited SET message = $1 WHERE id = 1`, [m('human', 'rewritten')]);
+    await sql(`INSERT INTO ${s}.chat_edited (session_id, message) VALUES ('edited', $1)`, [m('human', 'new turn')]);
+    const report = await store.importN8nChatHistories({ table: `${config.schema}.chat_edited` });
+    expect(report).toMatchObject({ written: 1, skippedReasons: { 'changed since it was imported': 1, 'already imported': 1 }, integrity: { ok: true } });
+    expect(report.skippedRows).toEqual([{ id: '1', reason: expect.stringContaining('changed since it was imported') }]);
+    expect((await messagesOf('edited')).map((r) => r.content)).toEqual(['original', 'reply', 'new turn']);
+  });
+
   it('lists at most 100 skipped rows, and counts them all', async () => {
     await sql(`CREATE TABLE ${s}.chat_broken (id serial PRIMARY KEY, session_id varchar(255) NOT NULL, message text NOT NULL)`);
     await sql(`INSERT INTO ${s}.chat_broken (session_id, message) SELECT 'broken', 'x' || i FROM generate_series(1, 150) i`);
