@@ -48,12 +48,13 @@ describe.each(testTargets(__filename))('performance metrics on $name', ({ config
     const before = (await metrics('store_messages')).length;
     await store.storeMessage({ userId: 'u1', sessionId: 's1', role: 'human', content: 'before' });
     await expect(store.importN8nChatHistories({ userId: 'u'.repeat(300) })).rejects.toMatchObject({ code: 'INVALID_INPUT', field: 'userId' });
-    await expect(store.claimEvents({ limit: 'ten\u0000' as unknown as number })).rejects.toMatchObject({ code: 'INVALID_INPUT', field: 'limit' });
+    // The metric carries the user id as the caller gave it, before validation refused it.
+    await expect(store.storeMessage({ userId: 'u\u0000x', sessionId: 's1', role: 'human', content: 'nul' })).rejects.toMatchObject({ code: 'INVALID_INPUT', field: 'messages[0].userId' });
     await store.storeMessage({ userId: 'u1', sessionId: 's1', role: 'human', content: 'after' });
     await store.flush();
-    expect(await metrics('store_messages')).toHaveLength(before + 2);
+    expect(await metrics('store_messages')).toHaveLength(before + 3);
+    expect(await metrics('store_messages')).toContainEqual(expect.objectContaining({ user_id: 'ux', error_message: expect.stringContaining('userId') }));
     expect(await metrics('import_n8n_chat_histories')).toEqual([expect.objectContaining({ user_id: 'u'.repeat(255), error_message: expect.stringContaining('userId') })]);
-    expect(await metrics('claim_events')).toContainEqual(expect.objectContaining({ error_message: 'limit is ten' }));
   });
 
   describe('a flush with bad values', () => {
