@@ -1,7 +1,7 @@
 import { invalidInput } from '../errors';
-import { DEFAULT_RETRIEVAL_TIMEOUT_MS } from './bounds';
 import { ROLES, type Role } from '../memory/message-input';
 import { optionalDate, optionalId, requireId, requireOneOf, requireScore, requireWholeNumber } from '../memory/validation';
+import { DEFAULT_RETRIEVAL_TIMEOUT_MS } from './bounds';
 
 export interface RetrieveContextRequest {
   userId: string;
