@@ -189,8 +189,9 @@ export function retrievalOperations(ctx: MemoryContext) {
     async retrieveContext(input: RetrieveContextRequest): Promise<ContextBundle> {
       const request = normalizeRequest(input);
       const started = performance.now();
-      // The timeout changes how long a search may take, not what it finds.
-      const { useCache, timeoutMs, ...keyed } = request;
+      const { useCache, ...rest } = request;
+      // The timeout changes how long a search may take, not what it finds (JSON drops undefined).
+      const keyed = { ...rest, timeoutMs: undefined };
       const requestKey = sha256(JSON.stringify({ ...keyed, embedder: (await ctx.embedder())?.id ?? 'none' }));
       return instrument(
         ctx,

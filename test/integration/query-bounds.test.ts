@@ -52,6 +52,12 @@ describe.each(testTargets(__filename))('query bounds on $name', ({ name, config 
     expect(cached.query).toBe(bundle.query);
   });
 
+  it('serves a request that differs only in timeoutMs from the cache', async () => {
+    const request = { userId: 'paster', query: `remember ${words[7]}`, ...onlyRecall, useCache: true };
+    expect((await store.retrieveContext({ ...request, timeoutMs: 5_000 })).stats.cacheHit).toBe(false);
+    expect((await store.retrieveContext({ ...request, timeoutMs: 20_000 })).stats.cacheHit).toBe(true);
+  });
+
   it.each([
     ['a number', 42],
     ['an object', { text: 'Lisbon' }],
