@@ -5,7 +5,11 @@
 //
 //   node bench/compare.js [--url postgres://...] [--repeats 3] [--ingest 10000]
 //                         [--scales 10000,100000] [--seed 42] [--skip-embeddings] [--only-scales] [--name compare]
+//                         [--only ingest,window,scales,long-query,embeddings]
 //
+// --only runs the phases named (scales includes the full retrieveContext at the largest scale up to
+// 100,000) and writes bench/results/compare-<phases>.json unless --name is given (`--only long-query`
+// takes about a minute); --only-scales runs the scales alone and writes compare.json unless --name.
 // Default url: LTST_BENCH_DATABASE_URL, else LTST_TEST_DATABASE_URL. It works only in schemas named
 // ltst_bench_cmp_* (dropped before and after). Writes bench/results/<name>.json and prints a
 // markdown table (the one in the README).
@@ -19,11 +23,14 @@ const { windowPhase } = require('./compare/window');
 const { scalePhase, SCHEMAS } = require('./compare/scale');
 const { retrievePhase } = require('./compare/retrieve');
 const { embeddingsPhase } = require('./compare/embeddings');
+const { longQueryPhase } = require('./compare/long-query');
 const { markdown } = require('./compare/report');
 const { langchainVersions } = require('./baseline-langchain');
 
+const PHASES = ['ingest', 'window', 'scales', 'long-query', 'embeddings'];
+
 function parseArgs(argv) {
-  const args = { url: process.env.LTST_BENCH_DATABASE_URL || process.env.LTST_TEST_DATABASE_URL, repeats: 3, ingest: 10_000, scales: [10_000, 100_000], seed: 42, embeddings: true, onlyScales: false, name: 'compare' };
+  const args = { url: process.env.LTST_BENCH_DATABASE_URL || process.env.LTST_TEST_DATABASE_URL, repeats: 3, ingest: 10_000, scales: [10_000, 100_000], seed: 42, embeddings: true, onlyScales: false, only: null, name: undefined };
   const whole = (flag, value) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number >= 1, got ${value}`);
@@ -39,9 +46,16 @@ function parseArgs(argv) {
     else if (flag === '--seed') args.seed = whole(flag, value());
     else if (flag === '--skip-embeddings') args.embeddings = false;
     else if (flag === '--only-scales') args.onlyScales = true; // for a long run at 1,000,000 messages
+    else if (flag === '--only') args.only = value().split(',').map((phase) => phase.trim());
     else if (flag === '--name') args.name = value().replace(/[^a-z0-9_-]/gi, '-');
     else throw new Error(`unknown argument ${argv[i]} (see the top of bench/compare.js)`);
   }
+  const unknown = (args.only ?? []).filter((phase) => !PHASES.includes(phase));
+  if (unknown.length > 0) throw new Error(`--only: unknown phase ${unknown.join(', ')} (phases: ${PHASES.join(', ')})`);
+  // A run of chosen phases must not overwrite the full run's figures.
+  args.name ??= args.only ? `compare-${args.only.join('-')}` : 'compare';
+  if (args.onlyScales) args.only = ['scales'];
+  if (!args.embeddings) args.only = (args.only ?? PHASES).filter((phase) => phase !== 'embeddings');
   if (!args.url) throw new Error('needs a PostgreSQL server with pgvector: set LTST_BENCH_DATABASE_URL or pass --url postgres://user:pw@host:5432/db');
   return args;
 }
@@ -61,14 +75,13 @@ async function main() {
     versions: { ltst: require('../package.json').version, ...langchainVersions(), postgres: server.postgres, pgvector: server.pgvector, settings: { shared_buffers: server.shared_buffers, maintenance_work_mem: server.maintenance_work_mem } },
     parameters: { repeats: args.repeats, seed: args.seed, embeddings: 'bench hashing embedder, 384-d, vectors computed before timing' },
   };
-  if (!args.onlyScales) {
-    result.ingest = await ingestPhase({ url: args.url, count: args.ingest, repeats: args.repeats, seed: args.seed });
-    result.window = await windowPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
-  }
+  const runs = (phase) => !args.only || args.only.includes(phase);
+  if (runs('ingest')) result.ingest = await ingestPhase({ url: args.url, count: args.ingest, repeats: args.repeats, seed: args.seed });
+  if (runs('window')) result.window = await windowPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
   result.scales = [];
   const fullAt = Math.max(...args.scales.filter((s) => s <= 100_000), Math.min(...args.scales));
   try {
-    for (const scale of args.scales) {
+    for (const scale of runs('scales') ? args.scales : []) {
       const { result: figures, store } = await scalePhase({ url: args.url, scale, repeats: args.repeats, seed: args.seed, keep: scale === fullAt });
       result.scales.push(figures);
       if (scale === fullAt) {
@@ -80,7 +93,8 @@ async function main() {
     await closeAllMemory();
     for (const schema of SCHEMAS) await dropSchema(args.url, schema);
   }
-  if (args.embeddings && !args.onlyScales) result.embeddings = await embeddingsPhase({ repeats: args.repeats });
+  if (runs('long-query')) result.longQuery = await longQueryPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
+  if (runs('embeddings')) result.embeddings = await embeddingsPhase({ repeats: args.repeats });
   result.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   result.runSeconds = Math.round((performance.now() - started) / 1000);
 

@@ -40,6 +40,7 @@ function windowTable({ window }) {
 }
 
 function scaleTable({ scales }) {
+  if (!scales || scales.length === 0) return '';
   const rows = scales.map((s) => {
     const fast = s.ltst.latency.p50.median <= s.langchain.noIndex.latency.p50.median;
     return `| ${n(s.scale)} (${n(s.users)} users) | ${ms(s.ltst.latency.p50)} / ${ms(s.ltst.latency.p95)}, recall ${s.ltst.recallAt10.toFixed(3)} | ${ms(s.langchain.noIndex.latency.p50)} / ${ms(s.langchain.noIndex.latency.p95)}, recall ${s.langchain.noIndex.recallAt10.toFixed(3)} | ${ms(s.langchain.hnsw.latency.p50)} / ${ms(s.langchain.hnsw.latency.p95)}, recall ${s.langchain.hnsw.recallAt10.toFixed(3)} | ${verdict(fast && s.ltst.recallAt10 >= 0.95)} |`;
@@ -71,6 +72,20 @@ function retrieveTable({ retrieveContext: r }) {
   ].join('\n');
 }
 
+function longQueryTable({ longQuery: q }) {
+  if (!q) return '';
+  const rows = q.sizes.map((s) => `| ${n(s.words)} | ${n(s.characters)}${s.truncated ? ' (cut)' : ''} | ${s.termsSearched} of ${n(s.distinctTerms)} | ${ms(s.p50)} / ${ms(s.p95)} |`);
+  return [
+    `Long queries: retrieveContext (top 8, hybrid) over one user with ${n(q.messages)} ${q.source} messages, ${q.queriesPerSize} queries of each size, p50 / p95 in ms:`,
+    '',
+    '| distinct words | characters | terms searched | retrieveContext |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `Largest / smallest: ${q.ratio.p50}x at p50, ${q.ratio.p95}x at p95 (goal: within 3x, ${verdict(q.ratio.p50 <= 3)}).`,
+  ].join('\n');
+}
+
 function embeddingsLine({ embeddings: e }) {
   if (!e) return '';
   return `Local embedder (${e.embedder}): ${fig(e.batchedPerSecond)} sentences/s in calls of 512, ${fig(e.oneByOnePerSecond)} one per call (${e.sentenceWords}-word sentences); first call with the model load ${n(e.firstCallMs)} ms.`;
@@ -79,7 +94,7 @@ function embeddingsLine({ embeddings: e }) {
 function markdown(result) {
   const v = result.versions;
   const head = `${result.date.slice(0, 10)}, \`${result.command}\`, ${result.machine.cpus} cores, node ${result.machine.node}, PostgreSQL ${v.postgres} with pgvector ${v.pgvector} on the same machine (shared_buffers ${v.settings.shared_buffers}), @langchain/community ${v.community}, @langchain/classic ${v.classic}; median [min-max] of ${result.parameters.repeats} runs.`;
-  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
+  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), longQueryTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
 }
 
 module.exports = { markdown };

@@ -1,12 +1,13 @@
 import { invalidInput } from '../errors';
 import { ROLES, type Role } from '../memory/message-input';
 import { optionalDate, optionalId, requireId, requireOneOf, requireScore, requireWholeNumber } from '../memory/validation';
+import { DEFAULT_RETRIEVAL_TIMEOUT_MS } from './bounds';
 
 export interface RetrieveContextRequest {
   userId: string;
   /** The conversation in progress: its recent window, context and related sessions. */
   sessionId?: string;
-  /** What to recall; default: the session's latest human message. */
+  /** What to recall; default: the session's latest human message. Cut to its first MAX_QUERY_CHARS (8,000) characters, and at most MAX_QUERY_TERMS (32) distinct terms are searched. */
   query?: string;
   /** Newest messages of the session returned as short-term memory (default 10). */
   recentLimit?: number;
@@ -42,6 +43,8 @@ export interface RetrieveContextRequest {
   topDocuments?: number;
   /** Weight of each retriever in the rank fusion (0..10; default vector 0.15, text 1, chosen on LoCoMo with the local model: see README). */
   fusionWeights?: { vector?: number; text?: number };
+  /** Statement timeout of the retrieval's SQL, in ms (1..600,000, default 10,000); a PostgreSQL server enforces it, PGlite does not. */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_FUSION_WEIGHTS = { vector: 0.15, text: 1 };
@@ -69,6 +72,13 @@ function weight(field: string, value: unknown, fallback: number): number {
   return value;
 }
 
+/** Text to search, or null: empty text means "use the session's latest human message". */
+function optionalQuery(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw invalidInput('query', `is not text but ${Array.isArray(value) ? 'a list' : typeof value}`, 'Pass the query as text (a string), or leave it out to use the latest human message of the session.');
+  return value.trim() === '' ? null : value;
+}
+
 const flag = (value: unknown, fallback: boolean) => (value === undefined || value === null ? fallback : value === true);
 
 export function normalizeRequest(input: RetrieveContextRequest): NormalizedRequest {
@@ -76,7 +86,7 @@ export function normalizeRequest(input: RetrieveContextRequest): NormalizedReque
   const sessionId = optionalId('sessionId', input.sessionId) ?? null;
   const scope = input.scope === undefined ? 'user' : requireOneOf('scope', input.scope, ['user', 'session'] as const);
   if (scope === 'session' && !sessionId) throw invalidInput('sessionId', 'is missing for scope "session"', 'Set sessionId, or use scope "user".');
-  const query = input.query === undefined || input.query === null || input.query.trim() === '' ? null : String(input.query);
+  const query = optionalQuery(input.query);
   if (query === null && !sessionId) throw invalidInput('query', 'is missing', 'Set query, or set sessionId so the latest human message is used.');
   return {
     userId,
@@ -105,5 +115,6 @@ export function normalizeRequest(input: RetrieveContextRequest): NormalizedReque
       vector: weight('fusionWeights.vector', input.fusionWeights?.vector, DEFAULT_FUSION_WEIGHTS.vector),
       text: weight('fusionWeights.text', input.fusionWeights?.text, DEFAULT_FUSION_WEIGHTS.text),
     },
+    timeoutMs: requireWholeNumber('timeoutMs', input.timeoutMs, DEFAULT_RETRIEVAL_TIMEOUT_MS, 600_000, 1),
   };
 }

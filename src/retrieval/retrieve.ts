@@ -13,7 +13,8 @@ import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras'
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
-import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, type Candidate } from './search';
+import { boundQuery, setStatementTimeout, timeoutError } from './bounds';
+import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, type Candidate, type TextSearch } from './search';
 
 export interface RelevantMessage extends StoredMessage {
   /** Final score in [0, 1]. */
@@ -36,10 +37,21 @@ export interface ContextBundle {
   relatedSessions: RelatedSession[];
   documents: DocumentChunk[];
   prompt: string;
-  stats: { totalMs: number; embeddingMs: number; searchMs: number; cacheHit: boolean; tokensUsed: number; candidates: { vector: number; text: number }; generation: number };
+  stats: {
+    totalMs: number;
+    embeddingMs: number;
+    searchMs: number;
+    cacheHit: boolean;
+    tokensUsed: number;
+    candidates: { vector: number; text: number };
+    generation: number;
+    /** The query's bounds: cut to MAX_QUERY_CHARS (`truncated`, with its length before), its distinct stemmed terms and how many were searched (at most MAX_QUERY_TERMS). */
+    query: { characters: number; truncated: boolean; terms: number; termsSearched: number };
+  };
 }
 
 const DAY_MS = 86_400_000;
+const NO_TEXT_SEARCH: TextSearch = { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() }, terms: { distinct: 0, searched: 0 } };
 
 async function latestHumanMessage(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string): Promise<string | null> {
   const { rows } = await db.query<{ content: string }>(
@@ -50,7 +62,7 @@ async function latestHumanMessage(db: Queryable, ctx: MemoryContext, userId: str
 }
 
 /** Fuses the two candidate lists and blends in recency and stored relevance; best first. */
-function rank(request: NormalizedRequest, vector: Candidate[], text: Awaited<ReturnType<typeof textCandidates>>, now: Date): RelevantMessage[] {
+function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch, now: Date): RelevantMessage[] {
   const { statistics } = text;
   const idf = new Map([...statistics.documentFrequency].map(([term, df]) => [term, bm25Idf(statistics.documents, df)]));
   const byId = new Map<string, { row: Candidate['row']; vector: number | null; text: number | null }>();
@@ -82,77 +94,94 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const now = ctx.options.clock();
   const info = await schemaInfo(ctx);
   // The query and its embedding come before the transaction: an embedding API call must not hold a connection.
-  const query = request.query ?? (request.sessionId ? await ctx.run((db) => latestHumanMessage(db, ctx, request.userId, request.sessionId as string)) : null);
+  const fullQuery = request.query ?? (request.sessionId ? await ctx.run((db) => latestHumanMessage(db, ctx, request.userId, request.sessionId as string)) : null);
+  const bounded = fullQuery === null ? null : boundQuery(fullQuery);
+  const query = bounded?.text ?? null;
   const embedder = info.hasEmbedding ? await ctx.embedder() : undefined;
   const embeddingStarted = performance.now();
   const embedding = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
 
-  return ctx.transaction(async (tx) => {
-    const searchStarted = performance.now();
-    const { generation, messageCount } = await userState(tx, ctx, request.userId);
-    let session: Session | null = null;
-    let recent: StoredMessage[] = [];
-    if (request.sessionId) {
-      const { rows } = await tx.query<SessionRow>(`SELECT * FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1`, [request.sessionId]);
-      if (rows[0] && rows[0].user_id !== request.userId) throw forbiddenSession(request.sessionId);
-      session = rows[0] ? toSession(rows[0]) : null;
-      if (session && request.recentLimit > 0) {
-        const newest = await tx.query<MessageRow>(
-          `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2`,
-          [request.sessionId, request.recentLimit],
-        );
-        recent = newest.rows.reverse().map((row) => toMessage(row));
+  try {
+    return await ctx.transaction(async (tx) => {
+      await setStatementTimeout(tx, request.timeoutMs);
+      const searchStarted = performance.now();
+      const { generation, messageCount } = await userState(tx, ctx, request.userId);
+      let session: Session | null = null;
+      let recent: StoredMessage[] = [];
+      if (request.sessionId) {
+        const { rows } = await tx.query<SessionRow>(`SELECT * FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1`, [request.sessionId]);
+        if (rows[0] && rows[0].user_id !== request.userId) throw forbiddenSession(request.sessionId);
+        session = rows[0] ? toSession(rows[0]) : null;
+        if (session && request.recentLimit > 0) {
+          const newest = await tx.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2`,
+            [request.sessionId, request.recentLimit],
+          );
+          recent = newest.rows.reverse().map((row) => toMessage(row));
+        }
       }
-    }
-    const exclude = recent.map((m) => m.messageId);
-    const pool = Math.max(50, request.topK * 5);
-    const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, messageCount <= EXACT_SEARCH_MAX_MESSAGES) : [];
-    const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : { candidates: [], statistics: { documents: 0, averageLength: 0, documentFrequency: new Map() } };
-    const relevant = rank(request, vector, text, now);
-    if (request.neighbors > 0) {
-      const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
-      for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
-    }
-    const documents = request.includeDocuments ? await documentChunks(tx, ctx, info.vectorSchema, request.documentsTable, embedding, request.topDocuments) : [];
+      const exclude = recent.map((m) => m.messageId);
+      const pool = Math.max(50, request.topK * 5);
+      const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, messageCount <= EXACT_SEARCH_MAX_MESSAGES) : [];
+      const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : NO_TEXT_SEARCH;
+      const relevant = rank(request, vector, text, now);
+      if (request.neighbors > 0) {
+        const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
+        for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
+      }
+      const documents = request.includeDocuments ? await documentChunks(tx, ctx, info.vectorSchema, request.documentsTable, embedding, request.topDocuments) : [];
 
-    const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
-    await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
-    const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
-    const relatedSessions = request.includeRelatedSessions && session ? await readRelatedSessions(tx, ctx, request.userId, session.sessionId) : [];
-    const { prompt, tokens } = renderPrompt({ preferences, context, relevant, recent }, request.tokenBudget);
-    const searchMs = performance.now() - searchStarted;
+      const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
+      await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
+      const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
+      const relatedSessions = request.includeRelatedSessions && session ? await readRelatedSessions(tx, ctx, request.userId, session.sessionId) : [];
+      const { prompt, tokens } = renderPrompt({ preferences, context, relevant, recent }, request.tokenBudget);
+      const searchMs = performance.now() - searchStarted;
 
-    // Dates become ISO strings here, exactly as a cache hit returns them.
-    const bundle: ContextBundle = JSON.parse(
-      JSON.stringify({
-        query,
-        session,
-        recentMessages: recent,
-        relevantMessages: relevant,
-        context,
-        preferences,
-        relatedSessions,
-        documents,
-        prompt,
-        stats: { totalMs: performance.now() - started, embeddingMs, searchMs, cacheHit: false, tokensUsed: tokens, candidates: { vector: vector.length, text: text.candidates.length }, generation },
-      }),
-    );
-    if (request.useCache && query) {
-      await storeBundle(tx, ctx, {
-        requestKey,
-        generation,
-        userId: request.userId,
-        sessionId: session ? session.sessionId : null,
-        query,
-        bundle,
-        scores: Object.fromEntries(relevant.map((m) => [m.messageId, m.score])),
-        retrievalTimeMs: bundle.stats.totalMs,
-        now,
-      });
-    }
-    return bundle;
-  });
+      // Dates become ISO strings here, exactly as a cache hit returns them.
+      const bundle: ContextBundle = JSON.parse(
+        JSON.stringify({
+          query,
+          session,
+          recentMessages: recent,
+          relevantMessages: relevant,
+          context,
+          preferences,
+          relatedSessions,
+          documents,
+          prompt,
+          stats: {
+            totalMs: performance.now() - started,
+            embeddingMs,
+            searchMs,
+            cacheHit: false,
+            tokensUsed: tokens,
+            candidates: { vector: vector.length, text: text.candidates.length },
+            generation,
+            query: { characters: fullQuery?.length ?? 0, truncated: bounded?.truncated ?? false, terms: text.terms.distinct, termsSearched: text.terms.searched },
+          },
+        }),
+      );
+      if (request.useCache && query) {
+        await storeBundle(tx, ctx, {
+          requestKey,
+          generation,
+          userId: request.userId,
+          sessionId: session ? session.sessionId : null,
+          query,
+          bundle,
+          scores: Object.fromEntries(relevant.map((m) => [m.messageId, m.score])),
+          retrievalTimeMs: bundle.stats.totalMs,
+          now,
+        });
+      }
+      return bundle;
+    });
+  } catch (error) {
+    // PostgreSQL cancels a statement past the timeout with 57014: a typed error that says what to do.
+    throw timeoutError(error, request.timeoutMs);
+  }
 }
 
 export function retrievalOperations(ctx: MemoryContext) {
@@ -163,7 +192,9 @@ export function retrievalOperations(ctx: MemoryContext) {
       // Query text follows the rule of all stored text (it is cached as JSON): NUL refused, lone surrogates U+FFFD.
       if (request.query !== null) request.query = cleanText('query', request.query);
       const started = performance.now();
-      const { useCache, ...keyed } = request;
+      const { useCache, ...rest } = request;
+      // The timeout changes how long a search may take, not what it finds (JSON drops undefined).
+      const keyed = { ...rest, timeoutMs: undefined };
       const requestKey = sha256(JSON.stringify({ ...keyed, embedder: (await ctx.embedder())?.id ?? 'none' }));
       return instrument(
         ctx,
