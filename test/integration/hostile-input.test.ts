@@ -95,7 +95,6 @@ const operations: Array<[string, fc.Arbitrary<unknown>]> = [
   ['setContext', inputOf({ sessionId: session, userId: user, type: text, key: text, value: fc.string({ maxLength: 60 }), relevance: score, ttlSeconds: fc.nat(1_000_000), metadata }, ['relevance', 'ttlSeconds', 'metadata'])],
   ['upsertPreference', inputOf({ userId: user, key: text, value: fc.string({ maxLength: 60 }), type: text, source: fc.constantFrom('explicit', 'learned', 'inferred'), confidence: score }, ['type', 'confidence'])],
   ['logEvent', inputOf({ eventType: text, eventData: metadata, priority: fc.integer(), maxRetries: fc.nat(100), metadata }, ['eventData', 'priority', 'maxRetries', 'metadata'])],
-  // The query stays text here (refusing a non-string query is another change); every other field may be hostile.
   ['retrieveContext', inputOf({
     userId: user, sessionId: session, query: fc.oneof(shortText, trickyText), recentLimit: fc.nat(50), topK: fc.nat(20), scope: fc.constantFrom('user', 'session'),
     from: fc.constant('2020-01-01T00:00:00Z'), to: fc.constant(new Date('2100-01-01')), roles: fc.constant(['human']), messageTypes: fc.constant(['message']),
@@ -103,8 +102,9 @@ const operations: Array<[string, fc.Arbitrary<unknown>]> = [
     includeRelatedSessions: fc.boolean(), minPreferenceConfidence: score, recencyHalfLifeDays: fc.integer({ min: 1, max: 365 }), useCache: fc.boolean(),
     neighbors: fc.nat(5), includeDocuments: fc.boolean(), documentsTable: fc.constant('document_chunks'), topDocuments: fc.integer({ min: 1, max: 10 }),
     fusionWeights: fc.record({ vector: fc.double({ min: 0, max: 10, noNaN: true }), text: fc.double({ min: 0, max: 10, noNaN: true }) }, { requiredKeys: [] }),
+    timeoutMs: fc.integer({ min: 1_000, max: 60_000 }),
   }, ['sessionId', 'recentLimit', 'topK', 'scope', 'from', 'to', 'roles', 'messageTypes', 'minRelevance', 'tokenBudget', 'includePreferences', 'includeContext',
-    'includeRelatedSessions', 'minPreferenceConfidence', 'recencyHalfLifeDays', 'useCache', 'neighbors', 'includeDocuments', 'documentsTable', 'topDocuments', 'fusionWeights'], ['query'])],
+    'includeRelatedSessions', 'minPreferenceConfidence', 'recencyHalfLifeDays', 'useCache', 'neighbors', 'includeDocuments', 'documentsTable', 'topDocuments', 'fusionWeights', 'timeoutMs'])],
 ];
 
 describe.each(testTargets(__filename))('hostile input on $name', ({ config }) => {
