@@ -93,7 +93,7 @@ describe.each(memoryTargets)('Store Message runs and items in a real n8n, memory
   }, 180_000);
 
   it.each([
-    ['content that is not text', { text: 12345 }, 'content', 'content is not text'],
+    ['content that is not text', { text: 12345 }, 'content', 'content is not text: 12345'],
     ['a parent message of no session of its own', { text: 'child', parent: 999_999_999 }, 'parentMessageId', 'parentMessageId 999999999 is not a message of session "items-session"'],
   ])('with Continue On Fail, a middle item with %s becomes an error item naming the field; items 0 and 2 are stored', async (_label, middle, field, message) => {
     const user = `cof-${field}`;
