@@ -67,6 +67,15 @@ let sweeper: NodeJS.Timeout | undefined;
  * the spelling (its first opener's `vector` setting applies).
  */
 export function connectionKey(config: MemoryConfig): string {
+  let key = keys.get(config);
+  if (key === undefined) keys.set(config, (key = computeKey(config)));
+  return key;
+}
+
+/** Keys by config object: a store's every operation asks, and hashing (and a folder's realpath) once is enough. */
+const keys = new WeakMap<MemoryConfig, string>();
+
+function computeKey(config: MemoryConfig): string {
   const embedded = config.embedded;
   const settings = !embedded
     ? poolConfig(config)

@@ -81,6 +81,10 @@ interface EventRow {
 }
 
 const ORDER = 'priority DESC, created_at, event_id';
+/** A failure or an expired lease: one more retry, back to pending while retries remain, else failed. */
+const COUNT_A_RETRY = `retry_count = retry_count + 1,
+  status = CASE WHEN retry_count + 1 < max_retries THEN 'pending' ELSE 'failed' END,
+  processed_at = CASE WHEN retry_count + 1 < max_retries THEN NULL ELSE now() END`;
 
 const toEvent = (row: EventRow): LedgerEvent => ({
   eventId: Number(row.event_id),
@@ -153,9 +157,7 @@ export function eventOperations(ctx: MemoryContext) {
             // rows this claim locks are ones it can hand out, not ones concurrent claimers must skip.
             await tx.query(
               `UPDATE ${ledger}
-                  SET retry_count = retry_count + 1,
-                      status = CASE WHEN retry_count + 1 < max_retries THEN 'pending' ELSE 'failed' END,
-                      processed_at = CASE WHEN retry_count + 1 < max_retries THEN NULL ELSE now() END,
+                  SET ${COUNT_A_RETRY},
                       error_message = 'lease expired at ' || lease_expires_at || ' before the event was completed or failed (its worker may have stopped)',
                       claim_token = NULL
                 WHERE status = 'processing' AND lease_expires_at < now() AND event_id IN (
@@ -218,9 +220,7 @@ export function eventOperations(ctx: MemoryContext) {
         ctx.run(async (db) => {
           const { rows } = await db.query<EventRow>(
             `UPDATE ${ledger}
-                SET retry_count = retry_count + 1,
-                    status = CASE WHEN retry_count + 1 < max_retries THEN 'pending' ELSE 'failed' END,
-                    processed_at = CASE WHEN retry_count + 1 < max_retries THEN NULL ELSE now() END,
+                SET ${COUNT_A_RETRY},
                     error_message = $3
               WHERE event_id = $1 AND status = 'processing' AND claim_token = $2::uuid
              RETURNING *`,

@@ -1,6 +1,8 @@
 import type { Database } from '../db/database';
 import { errorCode, LtstError } from '../errors';
+import { INT4_MAX, VARCHAR_LIMITS } from '../schema/column-limits';
 import { BufferedWriter } from './buffered-writer';
+import { wellFormed } from './validation';
 
 export interface MetricRow {
   operationType: string;
@@ -27,10 +29,9 @@ interface CleanMetric {
   metadata: string;
 }
 
-/** Column sizes of memory_performance_metrics (0001_core.sql); error_message is text, bounded here. */
-const LIMIT = { operationType: 100, id: 255, operationHash: 64, errorMessage: 2_000, metadata: 2_000, key: 100 };
-const INT4_MAX = 2_147_483_647;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const COLUMNS = VARCHAR_LIMITS.memory_performance_metrics;
+/** error_message and metadata are unbounded columns: bounded here. */
+const LIMIT = { errorMessage: 2_000, metadata: 2_000, key: 100 };
 
 /** Credentials an error message may quote (a connection URL, key=value, a bearer or API key) are masked. */
 function redactSecrets(text: string): string {
@@ -45,24 +46,24 @@ function redactSecrets(text: string): string {
  * Text PostgreSQL stores (no NUL, no lone surrogate: U+FFFD instead) of at most `max` characters.
  * Free text (`redact`) has its secrets masked before anything is cut, so no half of one survives.
  */
-function cleanText(value: string, max: number, redact = false): string {
+function fitText(value: string, max: number, redact = false): string {
   // Bound the work first: an error message may be megabytes long.
   const bounded = value.slice(0, max * 2);
-  let text = (redact ? redactSecrets(bounded) : bounded).replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
+  let text = wellFormed((redact ? redactSecrets(bounded) : bounded).replaceAll('\u0000', ''));
   if (text.length > max) text = text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max);
   return text;
 }
 
-const optionalText = (value: unknown, max: number, redact = false) => (typeof value === 'string' ? cleanText(value, max, redact) : null);
+const optionalText = (value: unknown, max: number, redact = false) => (typeof value === 'string' ? fitText(value, max, redact) : null);
 
 /** Metadata rebuilt as plain JSON with clean strings, at most 8 levels and 50 entries per level. */
 function cleanJson(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return cleanText(value, LIMIT.metadata, true);
+  if (typeof value === 'string') return fitText(value, LIMIT.metadata, true);
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'boolean' || value === null) return value;
   if (typeof value !== 'object' || depth >= 8) return null;
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => cleanJson(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).slice(0, 50).map(([key, item]) => [cleanText(key, LIMIT.key), cleanJson(item, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).slice(0, 50).map(([key, item]) => [fitText(key, LIMIT.key), cleanJson(item, depth + 1)]));
 }
 
 function cleanMetadata(metadata: unknown): string {
@@ -75,10 +76,10 @@ const count = (value: unknown, fallback: number | null) =>
 
 export function cleanMetric(row: MetricRow): CleanMetric {
   return {
-    operationType: optionalText(row.operationType, LIMIT.operationType) || 'unknown',
-    userId: optionalText(row.userId, LIMIT.id),
-    sessionId: optionalText(row.sessionId, LIMIT.id),
-    operationHash: optionalText(row.operationHash, LIMIT.operationHash),
+    operationType: optionalText(row.operationType, COLUMNS.operation_type) || 'unknown',
+    userId: optionalText(row.userId, COLUMNS.user_id),
+    sessionId: optionalText(row.sessionId, COLUMNS.session_id),
+    operationHash: optionalText(row.operationHash, COLUMNS.operation_hash),
     executionTimeMs: count(row.executionTimeMs, 0) as number,
     resultCount: count(row.resultCount, null),
     cacheHit: row.cacheHit === true,
@@ -130,7 +131,7 @@ export class MetricsRecorder {
       }
       const types = [...new Set(rows.map((row) => row.operationType))].slice(0, 5).join(', ');
       const what = rows.length === 1 ? 'performance metric' : 'performance metrics';
-      this.onError(`Could not record ${rows.length} ${what} (${types}): ${cleanText(String((error as Error)?.message ?? error), LIMIT.errorMessage, true)}`);
+      this.onError(`Could not record ${rows.length} ${what} (${types}): ${fitText(String((error as Error)?.message ?? error), LIMIT.errorMessage, true)}`);
     }
   }
 

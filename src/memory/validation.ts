@@ -25,6 +25,11 @@ export function cleanText(field: string, value: string): string {
   if (value.includes('\u0000')) {
     throw invalidInput(field, 'contains a NUL character (\\u0000), which PostgreSQL cannot store', `Remove the NUL characters from ${field}.`);
   }
+  return wellFormed(value);
+}
+
+/** Lone UTF-16 surrogates (half an emoji, from text cut in the wrong place) as U+FFFD, as a UTF-8 encoder writes them. */
+export function wellFormed(value: string): string {
   const text = value as WellFormedString;
   return text.isWellFormed() ? value : text.toWellFormed();
 }
