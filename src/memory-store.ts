@@ -113,7 +113,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     options: { ...DEFAULT_OPTIONS, ...config.memory },
     run,
     transaction: (work) => run((db) => db.transaction(work)),
-    metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
+    metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
     relevance: new RelevanceRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;

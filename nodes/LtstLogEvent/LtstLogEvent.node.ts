@@ -32,6 +32,14 @@ export class LtstLogEvent implements INodeType {
       ),
       { displayName: 'Event Type', name: 'eventType', type: 'string', required: true, default: '', placeholder: 'memory.summarise', displayOptions: forOperations('log') },
       { displayName: 'Data (JSON)', name: 'eventData', type: 'json', default: '{}', displayOptions: forOperations('log') },
+      {
+        displayName: 'User ID',
+        name: 'userId',
+        type: 'string',
+        default: '',
+        description: 'The user this event concerns, if any: Delete User Data removes the event and Export User Data includes it',
+        displayOptions: forOperations('log'),
+      },
       { displayName: 'Priority', name: 'priority', type: 'number', default: 0, description: 'Higher is claimed first', displayOptions: forOperations('log') },
       { displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0 }, default: 3, displayOptions: forOperations('log') },
       { displayName: 'Event Types', name: 'eventTypes', type: 'string', default: '', description: 'Comma-separated; empty claims every type', displayOptions: forOperations('claim') },
@@ -72,6 +80,7 @@ export class LtstLogEvent implements INodeType {
           return store.logEvent({
             eventType: param('eventType'),
             eventData: jsonParameter(this.getNode(), param('eventData'), 'eventData', item),
+            userId: param<string>('userId') || null,
             priority: param('priority'),
             maxRetries: param('maxRetries'),
             // Where the event came from, so a consumer can trace it back.

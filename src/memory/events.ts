@@ -15,6 +15,8 @@ export interface LedgerEvent {
   eventId: number;
   eventType: string;
   eventData: Record<string, unknown>;
+  /** The user the event concerns, if any: deleted and exported with that user's data. */
+  userId: string | null;
   status: EventStatus;
   /** Higher is claimed first. */
   priority: number;
@@ -44,6 +46,8 @@ export interface ClaimedEvent extends LedgerEvent {
 export interface LogEventInput {
   eventType: string;
   eventData?: Record<string, unknown>;
+  /** The user the event concerns (optional): deleteUserData removes it and exportUserData includes it. */
+  userId?: string | null;
   /** Any integer; higher is claimed first (default 0). */
   priority?: number;
   /** How many failures an event survives before it is marked failed (default 3). */
@@ -67,6 +71,7 @@ interface EventRow {
   event_id: string | number | bigint;
   event_type: string;
   event_data: Record<string, unknown>;
+  user_id: string | null;
   status: EventStatus;
   priority: number;
   created_at: Date;
@@ -90,6 +95,7 @@ const toEvent = (row: EventRow): LedgerEvent => ({
   eventId: Number(row.event_id),
   eventType: row.event_type,
   eventData: row.event_data,
+  userId: row.user_id,
   status: row.status,
   priority: row.priority,
   createdAt: row.created_at,
@@ -122,12 +128,13 @@ export function eventOperations(ctx: MemoryContext) {
       const priority = requirePriority(input.priority);
       const maxRetries = requireWholeNumber('maxRetries', input.maxRetries, 3);
       const metadata = jsonObjectText('metadata', input.metadata, ctx.options.maxContentBytes);
-      return instrument(ctx, 'log_event', { parameters: { eventType, priority, maxRetries } }, () =>
+      const userId = input.userId === undefined || input.userId === null || input.userId === '' ? null : requireId('userId', input.userId);
+      return instrument(ctx, 'log_event', { userId: userId ?? undefined, parameters: { eventType, priority, maxRetries } }, () =>
         ctx.run(async (db) => {
           const { rows } = await db.query<EventRow>(
-            `INSERT INTO ${ledger} (event_type, event_data, priority, max_retries, metadata)
-             VALUES ($1, $2::jsonb, $3, $4, $5::jsonb) RETURNING *`,
-            [eventType, eventData, priority, maxRetries, metadata],
+            `INSERT INTO ${ledger} (event_type, event_data, priority, max_retries, metadata, user_id)
+             VALUES ($1, $2::jsonb, $3, $4, $5::jsonb, $6) RETURNING *`,
+            [eventType, eventData, priority, maxRetries, metadata, userId],
           );
           return toEvent(rows[0]);
         }),

@@ -1,5 +1,6 @@
 import { invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
+import { ERASURE_MEMORY_HOURS } from './erasure';
 import { readUsage, type UsageReport, type UsageReportOptions } from './usage';
 import { optionalDate } from './validation';
 
@@ -21,6 +22,8 @@ export interface CleanExpiredResult {
   cache: number;
   /** conversation_context rows removed (expires_at set and <= now). */
   context: number;
+  /** Erasure records (ltst_erased_users) older than ERASURE_MEMORY_HOURS removed. */
+  erasures: number;
 }
 
 export interface ArchiveSessionsOptions {
@@ -77,11 +80,15 @@ export function maintenanceOperations(ctx: MemoryContext) {
         { parameters: { asOf: now.toISOString() } },
         async () => {
           const { rows } = await ctx.run((db) =>
-            db.query<{ cache: number; context: number }>(`SELECT ${t('clean_expired_cache')}($1::timestamptz) AS cache, ${t('clean_expired_context')}($1::timestamptz) AS context`, [now]),
+            db.query<{ cache: number; context: number; erasures: string }>(
+              `WITH erasures AS (DELETE FROM ${t('ltst_erased_users')} WHERE erased_at <= $1::timestamptz - $2::int * interval '1 hour' RETURNING 1)
+               SELECT ${t('clean_expired_cache')}($1::timestamptz) AS cache, ${t('clean_expired_context')}($1::timestamptz) AS context, (SELECT count(*) FROM erasures) AS erasures`,
+              [now, ERASURE_MEMORY_HOURS],
+            ),
           );
-          return { cache: Number(rows[0].cache), context: Number(rows[0].context) };
+          return { cache: Number(rows[0].cache), context: Number(rows[0].context), erasures: Number(rows[0].erasures) };
         },
-        (result) => result.cache + result.context,
+        (result) => result.cache + result.context + result.erasures,
       );
     },
 

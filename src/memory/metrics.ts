@@ -2,6 +2,7 @@ import type { Database } from '../db/database';
 import { errorCode, LtstError } from '../errors';
 import { INT4_MAX, VARCHAR_LIMITS } from '../schema/column-limits';
 import { BufferedWriter } from './buffered-writer';
+import { erasedSince } from './erasure';
 import { wellFormed } from './validation';
 
 export interface MetricRow {
@@ -14,6 +15,8 @@ export interface MetricRow {
   cacheHit?: boolean;
   errorMessage?: string;
   metadata?: Record<string, unknown>;
+  /** When the operation was measured (default: the store's clock when recorded). */
+  createdAt?: Date;
 }
 
 /** A metric row as written: every value fits its column and is text PostgreSQL accepts. */
@@ -27,6 +30,7 @@ interface CleanMetric {
   cacheHit: boolean;
   errorMessage: string | null;
   metadata: string;
+  createdAt: Date;
 }
 
 const COLUMNS = VARCHAR_LIMITS.memory_performance_metrics;
@@ -85,6 +89,7 @@ export function cleanMetric(row: MetricRow): CleanMetric {
     cacheHit: row.cacheHit === true,
     errorMessage: optionalText(row.errorMessage, LIMIT.errorMessage, true),
     metadata: cleanMetadata(row.metadata),
+    createdAt: row.createdAt instanceof Date && !Number.isNaN(row.createdAt.getTime()) ? row.createdAt : new Date(),
   };
 }
 
@@ -107,12 +112,13 @@ export class MetricsRecorder {
     private readonly schema: string,
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
     private readonly onError: (message: string) => void,
+    private readonly clock: () => Date = () => new Date(),
   ) {
     this.writer = new BufferedWriter((rows) => this.write(rows.map(cleanMetric)), 100);
   }
 
   record(row: MetricRow): void {
-    this.writer.add(row);
+    this.writer.add({ createdAt: this.clock(), ...row });
   }
 
   flush(): Promise<void> {
@@ -140,8 +146,11 @@ export class MetricsRecorder {
     return this.run((db) =>
       db.query(
         `INSERT INTO ${this.schema}.memory_performance_metrics
-           (operation_type, user_id, session_id, operation_hash, execution_time_ms, result_count, cache_hit, error_message, metadata)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::jsonb[])`,
+           (operation_type, user_id, session_id, operation_hash, execution_time_ms, result_count, cache_hit, error_message, metadata, created_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::jsonb[], $10::timestamptz[])
+                  AS m(operation_type, user_id, session_id, operation_hash, execution_time_ms, result_count, cache_hit, error_message, metadata, created_at)
+          -- A metric measured before its user was erased (another process may write it later) is dropped.
+          WHERE m.user_id IS NULL OR NOT ${erasedSince(this.schema, 'm.user_id', 'm.created_at')}`,
         [
           column('operationType'),
           column('userId'),
@@ -152,6 +161,7 @@ export class MetricsRecorder {
           column('cacheHit'),
           column('errorMessage'),
           column('metadata'),
+          column('createdAt'),
         ],
       ),
     );

@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
+import { flushAllBuffers } from './buffered-writer';
+import { recordErasure } from './erasure';
 import { clockNow } from './maintenance';
 import { requireId } from './validation';
 
@@ -16,6 +18,7 @@ export interface DeletedUserData {
   relationships: number;
   cache: number;
   preferences: number;
+  events: number;
   metrics: number;
 }
 
@@ -37,6 +40,8 @@ export interface UserDataExport {
   sessions: ExportedSession[];
   preferences: ExportedRow[];
   cache: ExportedRow[];
+  /** event_ledger rows logged with this user's id. */
+  events: ExportedRow[];
   metrics: ExportedRow[];
 }
 
@@ -69,16 +74,20 @@ export function userDataOperations(ctx: MemoryContext) {
   return {
     /**
      * Removes everything stored for one user in one transaction: their sessions with all messages,
-     * context, relationships and cache rows, their preferences, their session-less cache rows and
-     * their performance metrics. Other users' rows are never touched; 'system' is refused.
+     * context, relationships and cache rows, their preferences, their session-less cache rows,
+     * their events and their performance metrics. Other users' rows are never touched; 'system'
+     * is refused. Once it returns, no row of the user is left and none comes back: every buffer of
+     * this process is written first, a retrieval in flight cannot cache after it (its cache write
+     * needs the generation row locked here), and a metric another process measured before it is
+     * refused on insert (ltst_erased_users remembers the erasure for a day, by the id's hash).
      */
     async deleteUserData(userId: string): Promise<DeletedUserData> {
       const user = validUserId(userId);
       if (user === SYSTEM_USER) {
         throw invalidInput('userId', `is "${SYSTEM_USER}", the user holding everyone's default preferences`, 'Delete the data of a real user id; change system defaults with the preference operations instead.');
       }
-      // Buffered metrics of this user's earlier operations must be in the table before it is emptied.
-      await ctx.metrics.flush();
+      // Metrics of this user's earlier operations, from every store of this process, are in the tables before they are emptied.
+      await flushAllBuffers();
       // No userId or parameters in this operation's own metric: it would write the user back.
       return instrument(
         ctx,
@@ -87,8 +96,13 @@ export function userDataOperations(ctx: MemoryContext) {
         () =>
           ctx.transaction(async (tx) => {
             const remove = async (table: string, where = 'user_id = $1') => (await tx.query(`DELETE FROM ${t(table)} WHERE ${where}`, [user])).rowCount;
-            // Lock the user's sessions first, so a concurrent write into one of them waits for this transaction.
+            // The generation row first: a retrieval's cache write locks it too, so it either commits
+            // before this (its row is deleted below) or waits and then finds the row gone.
+            await tx.query(`SELECT 1 FROM ${t('ltst_user_state')} WHERE user_id = $1 FOR UPDATE`, [user]);
+            // Then the sessions, so a concurrent write into one of them waits for this transaction.
             await tx.query(`SELECT 1 FROM ${t('conversation_sessions')} WHERE user_id = $1 FOR UPDATE`, [user]);
+            // Taken after the locks: whatever finished before them is older than the erasure.
+            await recordErasure(tx, ctx.schema, user, clockNow(ctx));
             // Children first (they would cascade anyway) so each table's count is exact.
             const relationships = await remove('session_relationships');
             const cache = await remove('memory_retrieval_cache');
@@ -96,12 +110,13 @@ export function userDataOperations(ctx: MemoryContext) {
             const messages = await remove('conversation_messages');
             const sessions = await remove('conversation_sessions');
             const preferences = await remove('user_preferences');
+            const events = await remove('event_ledger');
             const metrics = await remove('memory_performance_metrics');
             // Last: the deletes above touched the user's generation row.
             await remove('ltst_user_state');
-            return { userId: user, sessions, messages, context, relationships, cache, preferences, metrics };
+            return { userId: user, sessions, messages, context, relationships, cache, preferences, events, metrics };
           }),
-        (result) => result.sessions + result.messages + result.context + result.relationships + result.cache + result.preferences + result.metrics,
+        (result) => result.sessions + result.messages + result.context + result.relationships + result.cache + result.preferences + result.events + result.metrics,
       );
     },
 
@@ -113,7 +128,7 @@ export function userDataOperations(ctx: MemoryContext) {
     async exportUserData(userId: string): Promise<UserDataExport> {
       const user = validUserId(userId);
       const exportedAt = clockNow(ctx).toISOString();
-      await ctx.metrics.flush();
+      await flushAllBuffers();
       return instrument(
         ctx,
         'export_user_data',
@@ -129,6 +144,7 @@ export function userDataOperations(ctx: MemoryContext) {
             const relationships = await rowsOf(tx, `SELECT to_jsonb(r) AS row FROM ${t('session_relationships')} r WHERE r.user_id = $1 ORDER BY r.relationship_id`, user);
             const preferences = await rowsOf(tx, `SELECT to_jsonb(p) AS row FROM ${t('user_preferences')} p WHERE p.user_id = $1 ORDER BY p.preference_key`, user);
             const cache = await rowsOf(tx, `SELECT to_jsonb(c) AS row FROM ${t('memory_retrieval_cache')} c WHERE c.user_id = $1 ORDER BY c.cache_id`, user);
+            const events = await rowsOf(tx, `SELECT to_jsonb(e) AS row FROM ${t('event_ledger')} e WHERE e.user_id = $1 ORDER BY e.event_id`, user);
             const metrics = await rowsOf(tx, `SELECT to_jsonb(x) AS row FROM ${t('memory_performance_metrics')} x WHERE x.user_id = $1 ORDER BY x.metric_id`, user);
 
             const bySession = <R extends Record<string, unknown>>(rows: R[], key: string) => {
@@ -157,10 +173,11 @@ export function userDataOperations(ctx: MemoryContext) {
               })),
               preferences: preferences.map(camelKeys),
               cache: cache.map(camelKeys),
+              events: events.map(camelKeys),
               metrics: metrics.map(camelKeys),
             };
           }),
-        (result) => result.sessions.reduce((sum, s) => sum + 1 + s.messages.length + s.context.length + s.relationships.length, 0) + result.preferences.length + result.cache.length + result.metrics.length,
+        (result) => result.sessions.reduce((sum, s) => sum + 1 + s.messages.length + s.context.length + s.relationships.length, 0) + result.preferences.length + result.cache.length + result.events.length + result.metrics.length,
       );
     },
   };

@@ -61,6 +61,12 @@ async function latestHumanMessage(db: Queryable, ctx: MemoryContext, userId: str
   return rows[0]?.content ?? null;
 }
 
+/** When the first of these entries expires (null: none expires). */
+function earliestExpiry(entries: ContextEntry[]): Date | null {
+  const times = entries.flatMap((entry) => (entry.expiresAt ? [new Date(entry.expiresAt).getTime()] : []));
+  return times.length > 0 ? new Date(Math.min(...times)) : null;
+}
+
 /** Fuses the two candidate lists and blends in recency and stored relevance; best first. */
 function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch, now: Date): RelevantMessage[] {
   const { statistics } = text;
@@ -133,7 +139,6 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       const documents = request.includeDocuments ? await documentChunks(tx, ctx, info.vectorSchema, request.documentsTable, embedding, request.topDocuments) : [];
 
       const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
-      await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
       const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
       const relatedSessions = request.includeRelatedSessions && session ? await readRelatedSessions(tx, ctx, request.userId, session.sessionId) : [];
       const { prompt, tokens } = renderPrompt({ preferences, context, relevant, recent }, request.tokenBudget);
@@ -174,8 +179,12 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
           scores: Object.fromEntries(relevant.map((m) => [m.messageId, m.score])),
           retrievalTimeMs: bundle.stats.totalMs,
           now,
+          expiresBy: earliestExpiry(context),
         });
       }
+      // After the cache write, which locks the user's generation row: deleteUserData locks that row
+      // before the preferences, so taking the two in the same order never deadlocks with it.
+      await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
       return bundle;
     });
   } catch (error) {

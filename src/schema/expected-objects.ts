@@ -11,6 +11,7 @@ export const EXPECTED_TABLES = [
   'ltst_schema_migrations',
   'ltst_meta',
   'ltst_user_state',
+  'ltst_erased_users',
 ];
 
 export const EXPECTED_VIEWS = ['session_summary', 'user_preference_summary'];
@@ -87,6 +88,7 @@ export const EXPECTED_INDEXES = [
   'idx_event_ledger_event_type',
   'idx_event_ledger_status',
   'idx_event_ledger_lease_expires',
+  'idx_event_ledger_user_id',
 ];
 
 /** Present only once pgvector is installed and its migration has run. */

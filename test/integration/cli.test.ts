@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { closeAllMemory, openMemory, type MemoryConfig } from '../../src';
 import { dropSchema, onDatabase, serverUrl } from '../helpers/databases';
+import { ALL_MIGRATIONS, LATEST_VERSION } from '../helpers/migration-names';
 
 // The built CLI, run as a user runs it: `npm test` builds first.
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'ltst-memory.js');
@@ -37,11 +38,11 @@ describe('ltst-memory CLI on the embedded database', () => {
   it('migrates the default schema (public), then reports it healthy; a second migrate does nothing', async () => {
     const dir = tmp('ltst-cli-');
     const first = await cli(['migrate', '--embedded', dir]);
-    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 4: applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease; semantic search enabled\n' });
+    expect(first).toMatchObject({ code: 0, stdout: `schema "public" at version ${LATEST_VERSION}: applied ${ALL_MIGRATIONS.join(', ')}; semantic search enabled\n` });
     expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
     const health = await cli(['health', '--embedded', dir]);
     expect(health.code).toBe(0);
-    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 4, semanticSearch: true });
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: LATEST_VERSION, semanticSearch: true });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,7 +64,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     await onDatabase(config, (db) => db.exec(sql.stdout)); // twice: every statement is idempotent
     await closeAllMemory(); // this process lets go of the folder: the CLI is another process
     const migrate = await cli(['migrate', '--embedded', dir, '--schema', 'by_hand', '--dimensions', '16']);
-    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 4: already up to date; semantic search enabled') });
+    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining(`version ${LATEST_VERSION}: already up to date; semantic search enabled`) });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -83,7 +84,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ written: 2, skipped: 0, integrity: { ok: true } });
     expect(JSON.parse((await cli(['backfill', '--embedded', dir])).stdout)).toMatchObject({ embedded: 0, remaining: 0, embedder: 'local:use-lite-512>384' });
-    expect(JSON.parse((await cli(['cleanup', '--embedded', dir])).stdout)).toEqual({ cache: 0, context: 0 });
+    expect(JSON.parse((await cli(['cleanup', '--embedded', dir])).stdout)).toEqual({ cache: 0, context: 0, erasures: 0 });
     expect(JSON.parse((await cli(['archive', '--embedded', dir, '--inactive-days', '1'])).stdout)).toMatchObject({ archived: 0, inactiveDays: 1 });
     expect(await cli(['import', 'somewhere', '--embedded', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('conversation_memory or n8n_chat_histories') });
     fs.rmSync(dir, { recursive: true, force: true });
@@ -109,7 +110,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..') }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
-    expect(output.trim()).toBe(`4 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
+    expect(output.trim()).toBe(`${LATEST_VERSION} true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
   });
 });
 
@@ -121,7 +122,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
   it('two processes migrating at once end with one schema and no error', async () => {
     const runs = await Promise.all([0, 1].map(() => cli(['migrate', '--url', serverUrl as string, '--schema', 'ltst_t_cli'])));
     expect(runs.map((r) => r.code)).toEqual([0, 0]);
-    expect(runs.map((r) => r.stdout).filter((out) => out.includes('applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease'))).toHaveLength(1);
+    expect(runs.map((r) => r.stdout).filter((out) => out.includes(`applied ${ALL_MIGRATIONS.join(', ')}`))).toHaveLength(1);
     expect(runs.map((r) => r.stdout).filter((out) => out.includes('already up to date'))).toHaveLength(1);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
@@ -130,6 +131,6 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const url = new URL(serverUrl as string);
     const env = { PGHOST: url.hostname, PGPORT: url.port, PGUSER: url.username, PGPASSWORD: decodeURIComponent(url.password), PGDATABASE: url.pathname.slice(1) };
     const run = await cli(['migrate', '--schema', 'ltst_t_cli'], env);
-    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining('applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease') });
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining(`applied ${ALL_MIGRATIONS.join(', ')}`) });
   });
 });

@@ -43,16 +43,16 @@ describe.each(testTargets(__filename))('maintenance operations on $name', ({ con
     });
 
     fakeNow = base;
-    expect(await store.cleanExpired()).toEqual({ cache: 0, context: 0 });
+    expect(await store.cleanExpired()).toEqual({ cache: 0, context: 0, erasures: 0 });
     fakeNow = at(90 * 60_000);
-    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 1 });
+    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 1, erasures: 0 });
     expect(await keys()).toEqual({ cache: ['c-1d', 'c-2h'], context: ['x-3h', 'x-never'] });
     fakeNow = at(2 * HOUR); // expires_at <= clock counts as expired
-    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 0 });
+    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 0, erasures: 0 });
     fakeNow = at(10 * DAY);
-    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 1 });
+    expect(await store.cleanExpired()).toEqual({ cache: 1, context: 1, erasures: 0 });
     expect(await keys()).toEqual({ cache: [], context: ['x-never'] });
-    expect(await store.cleanExpired()).toEqual({ cache: 0, context: 0 });
+    expect(await store.cleanExpired()).toEqual({ cache: 0, context: 0, erasures: 0 });
     fakeNow = base;
   });
 

@@ -2,6 +2,7 @@ import { closeAllMemory, openMemory } from '../../src';
 import type { MemoryConfig } from '../../src/config';
 import { dropSchema, ltstErrorOf, onDatabase, testTargets } from '../helpers/databases';
 import { loadMigrations, renderMigration } from '../../src/schema/migrations';
+import { ALL_MIGRATIONS, LATEST_VERSION } from '../helpers/migration-names';
 
 /** Every object of a schema with its definition, to show a second run changed nothing. */
 function catalogSnapshot(config: MemoryConfig) {
@@ -34,20 +35,20 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('changes nothing when run a second time', async () => {
     const first = await openMemory(config).migrate();
-    expect(first).toMatchObject({ version: 4, applied: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'], warnings: [] });
+    expect(first).toMatchObject({ version: LATEST_VERSION, applied: ALL_MIGRATIONS, warnings: [] });
     const before = await catalogSnapshot(config);
     const second = await openMemory(config).migrate();
-    expect(second).toMatchObject({ version: 4, applied: [], semanticSearch: true });
+    expect(second).toMatchObject({ version: LATEST_VERSION, applied: [], semanticSearch: true });
     expect(await catalogSnapshot(config)).toEqual(before);
   });
 
   it('ends with one schema and no error when several migrators start at once', async () => {
     // On a server each call takes its own pooled connection: separate sessions racing, as separate processes would.
     const reports = await Promise.all(Array.from({ length: 6 }, () => openMemory(config).migrate()));
-    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease']);
-    expect(reports.every((r) => r.version === 4)).toBe(true);
+    expect(reports.flatMap((r) => r.applied).sort()).toEqual(ALL_MIGRATIONS);
+    expect(reports.every((r) => r.version === LATEST_VERSION)).toBe(true);
     const applied = await onDatabase(config, async (db) => (await db.query(`SELECT version FROM "${config.schema}".ltst_schema_migrations`)).rows);
-    expect(applied).toHaveLength(4);
+    expect(applied).toHaveLength(LATEST_VERSION);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
 
@@ -108,7 +109,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
           INSERT INTO ${s}.event_ledger (event_type, status) VALUES ('old', 'processing'), ('old', 'pending');`);
       }),
     );
-    expect(await openMemory(config).migrate()).toMatchObject({ version: 4, applied: ['0004_event_lease'] });
+    expect(await openMemory(config).migrate()).toMatchObject({ version: LATEST_VERSION, applied: ['0004_event_lease'] });
     expect(await leaseOf()).toEqual([{ status: 'processing', seconds: 300 }, { status: 'pending', seconds: null }]);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
     const lease = loadMigrations().find((m) => m.version === 4)!;
@@ -116,9 +117,33 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
     expect(await leaseOf()).toEqual([{ status: 'processing', seconds: 300 }, { status: 'pending', seconds: null }]);
   });
 
+  it('upgrades a version-4 schema: generations continue above every existing one, from one sequence', async () => {
+    await openMemory(config).migrate();
+    const s = `"${config.schema}"`;
+    const generationOf = async (user: string) =>
+      onDatabase(config, async (db) => Number((await db.query<{ generation: string }>(`SELECT generation FROM ${s}.ltst_user_state WHERE user_id = $1`, [user])).rows[0]?.generation));
+    // The schema as version 4 left it: per-user generations counted from 1, no erasures, events without users.
+    await onDatabase(config, (db) =>
+      db.transaction(async (tx) => {
+        await tx.exec(`ALTER TABLE ${s}.ltst_user_state ALTER COLUMN generation SET DEFAULT 1;
+          DROP SEQUENCE ${s}.ltst_generation_seq;
+          DROP TABLE ${s}.ltst_erased_users;
+          ALTER TABLE ${s}.event_ledger DROP COLUMN user_id;
+          DELETE FROM ${s}.ltst_schema_migrations WHERE version = 5;
+          INSERT INTO ${s}.ltst_user_state (user_id, generation) VALUES ('old-timer', 1000);`);
+      }),
+    );
+    expect(await openMemory(config).migrate()).toMatchObject({ version: LATEST_VERSION, applied: ['0005_user_erasure'] });
+    await openMemory(config).storeMessage({ userId: 'newcomer', sessionId: 'n-1', role: 'human', content: 'hi' });
+    expect(await generationOf('newcomer')).toBeGreaterThan(1000);
+    await openMemory(config).storeMessage({ userId: 'old-timer', sessionId: 'o-1', role: 'human', content: 'hi' });
+    expect(await generationOf('old-timer')).toBeGreaterThan(await generationOf('newcomer'));
+    expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
+  });
+
   it('reports a schema that is not installed yet without writing anything', async () => {
     const report = await openMemory(config).health();
-    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'] });
+    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ALL_MIGRATIONS });
     expect(report.warnings[0]).toMatch(/not installed in schema .* yet: run migrate/);
     const exists = await onDatabase(config, async (db) => (await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema])).rows.length);
     expect(exists).toBe(0);

@@ -4,7 +4,7 @@ import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 const HASH = 'd'.repeat(64);
 const USERS = ['alice', 'bob', 'carol'];
 /** Every table holding per-user rows, with the column naming the user. */
-const TABLES = ['conversation_sessions', 'conversation_messages', 'conversation_context', 'session_relationships', 'memory_retrieval_cache', 'user_preferences', 'memory_performance_metrics', 'ltst_user_state'];
+const TABLES = ['conversation_sessions', 'conversation_messages', 'conversation_context', 'session_relationships', 'memory_retrieval_cache', 'user_preferences', 'memory_performance_metrics', 'ltst_user_state', 'event_ledger'];
 
 describe.each(testTargets(__filename))('user data operations on $name', ({ config }) => {
   const t = (name: string) => `"${config.schema}".${name}`;
@@ -39,6 +39,7 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
     await q(`INSERT INTO ${t('memory_retrieval_cache')} (cache_key, user_id, query_hash, retrieved_context) VALUES ($1, $2, $3, '[]')`, [`${user}-all-sessions`, user, HASH]);
     await q(`INSERT INTO ${t('user_preferences')} (user_id, preference_key, preference_value) VALUES ($1, 'language', $2), ($1, 'tone', 'brief')`, [user, `${user}-lang`]);
     await q(`INSERT INTO ${t('memory_performance_metrics')} (operation_type, user_id, session_id, execution_time_ms) VALUES ('retrieve_context', $1, $2, 3)`, [user, `${user}-s1`]);
+    await q(`INSERT INTO ${t('event_ledger')} (event_type, user_id, event_data) VALUES ('reminder', $1, $2)`, [user, JSON.stringify({ about: user })]);
     if (hasEmbedding) {
       const [meta] = await q<{ d: number }>(`SELECT value::integer AS d FROM ${t('ltst_meta')} WHERE key = 'embedding_dimensions'`);
       const vector = `[${Array(meta.d).fill(0.5).join(',')}]`;
@@ -76,6 +77,7 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
     expect(data.preferences.map((p) => [p.preferenceKey, p.preferenceValue])).toEqual([['language', 'bob-lang'], ['tone', 'brief']]);
     expect(data.cache.map((c) => c.cacheKey).sort()).toEqual(['bob-all-sessions', 'bob-s1-cache', 'bob-s2-cache']);
     expect(data.metrics.length).toBeGreaterThanOrEqual(1);
+    expect(data.events).toEqual([expect.objectContaining({ eventType: 'reminder', userId: 'bob', eventData: { about: 'bob' } })]);
     // JSON-ready: a round trip through JSON changes nothing, and no other user appears anywhere.
     const text = JSON.stringify(data);
     expect(JSON.parse(text)).toEqual(data);
@@ -101,6 +103,7 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
       relationships: 1,
       cache: 3,
       preferences: 2,
+      events: 1,
       metrics: before.memory_performance_metrics.bob,
     });
     await store.flush();
