@@ -32,7 +32,7 @@ describe.each(memoryTargets)('the maintenance node in a real n8n, memory %s', (t
 
   it('runs the maintenance example: cleans expired entries, then reports a healthy schema', () => {
     const run = runExample('maintenance.json');
-    expect(n8n.nodeItems(run, 'Clean Expired')).toEqual([{ cache: 0, context: 0 }]);
+    expect(n8n.nodeItems(run, 'Clean Expired')).toEqual([{ cache: 0, context: 0, erasures: 0 }]);
     const health = n8n.nodeItems(run, 'Health');
     expect(health).toHaveLength(1);
     expect(health[0]).toMatchObject({ ok: true, installed: true, version: LATEST_VERSION, latestVersion: LATEST_VERSION, pendingMigrations: [], missingObjects: [] });
