@@ -12,8 +12,9 @@ export const VARCHAR_LIMITS = {
   memory_retrieval_cache: { cache_key: 255, user_id: 255, session_id: 255, query_hash: 64 },
   session_relationships: { user_id: 255, source_session_id: 255, target_session_id: 255, relationship_type: 100 },
   memory_performance_metrics: { operation_type: 100, user_id: 255, session_id: 255, operation_hash: 64 },
-  event_ledger: { event_type: 255, status: 20 },
+  event_ledger: { event_type: 255, status: 20, user_id: 255 },
   ltst_user_state: { user_id: 255 },
+  ltst_erased_users: { user_hash: 64 },
 } as const satisfies Record<string, Record<string, number>>;
 
 /** Ids of users and sessions: every table stores them in varchar(255). */

@@ -5,6 +5,7 @@ import type { ICredentialTestFunctions } from 'n8n-workflow';
 import { closeAllMemory, openMemory } from '../../src';
 import { ltstMemoryConnectionTest } from '../../nodes/shared/credential-test';
 import { serverUrl } from '../helpers/databases';
+import { LATEST_VERSION } from '../helpers/migration-names';
 
 const test = (data: Record<string, unknown>) =>
   ltstMemoryConnectionTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'LTST Memory', type: 'ltstMemoryPostgresApi', data: data as never });
@@ -23,7 +24,7 @@ describe('the LTST Memory Postgres credential test', () => {
     await openMemory({ embedded: { dataDir } }).migrate();
     await closeAllMemory();
     const result = await test({ connection: 'embedded', dataDir });
-    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(/^PostgreSQL 18\.\S+, pgvector 0\.8\.\d+, schema "public" at version 4\.$/) });
+    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(new RegExp(`^PostgreSQL 18\\.\\S+, pgvector 0\\.8\\.\\d+, schema "public" at version ${LATEST_VERSION}\\.$`)) });
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
