@@ -1,8 +1,22 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodePropertyOptions, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import type { MemoryStore } from '../../src';
+import { agentToolOptions, refuseAgentToolOperation, type AgentToolPolicy } from '../shared/agent-tool-guard';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { forOperations, operationParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
+
+/**
+ * The Operation options. As an agent tool only Log runs (an agent may ask for work); claiming,
+ * completing and failing settle events that other workflows hold and hand out their data.
+ */
+const OPERATION_OPTIONS: INodePropertyOptions[] = [
+  { name: 'Log', value: 'log', action: 'Log an event', description: 'Append a pending event' },
+  { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow for a lease, each to one worker only' },
+  { name: 'Complete', value: 'complete', action: 'Complete an event', description: 'By the claim that holds it (its claim token)' },
+  { name: 'Fail', value: 'fail', action: 'Fail an event', description: 'Back to pending while retries remain, else failed' },
+];
+const AGENT_TOOL: AgentToolPolicy = { node: 'LTST Log Event', allowed: ['log'] };
 
 export class LtstLogEvent implements INodeType {
   description: INodeTypeDescription = {
@@ -21,15 +35,7 @@ export class LtstLogEvent implements INodeType {
       { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
     ],
     properties: [
-      operationParameter(
-        [
-          { name: 'Log', value: 'log', action: 'Log an event', description: 'Append a pending event' },
-          { name: 'Claim Pending', value: 'claim', action: 'Claim pending events', description: 'Hand pending events to this workflow for a lease, each to one worker only' },
-          { name: 'Complete', value: 'complete', action: 'Complete an event', description: 'By the claim that holds it (its claim token)' },
-          { name: 'Fail', value: 'fail', action: 'Fail an event', description: 'Back to pending while retries remain, else failed' },
-        ],
-        'log',
-      ),
+      operationParameter(agentToolOptions(OPERATION_OPTIONS, AGENT_TOOL), 'log'),
       { displayName: 'Event Type', name: 'eventType', type: 'string', required: true, default: '', placeholder: 'memory.summarise', displayOptions: forOperations('log') },
       { displayName: 'Data (JSON)', name: 'eventData', type: 'json', default: '{}', displayOptions: forOperations('log') },
       {
@@ -71,11 +77,15 @@ export class LtstLogEvent implements INodeType {
   methods = { credentialTest: { ltstMemoryConnectionTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-    const store = await memoryStore(this, 'none');
     const workflow = this.getWorkflow();
+    // Opened at the first item that may run: a refused agent tool call touches no database.
+    let opened: MemoryStore | undefined;
     return runPerItem(this, async (item) => {
       const param = <T>(name: string) => this.getNodeParameter(name, item) as T;
-      switch (param<string>('operation')) {
+      const operation = param<string>('operation');
+      refuseAgentToolOperation(this.getNode(), operation, OPERATION_OPTIONS, AGENT_TOOL, item);
+      const store = (opened ??= await memoryStore(this, 'none'));
+      switch (operation) {
         case 'log':
           return store.logEvent({
             eventType: param('eventType'),
@@ -92,8 +102,10 @@ export class LtstLogEvent implements INodeType {
         }
         case 'complete':
           return store.completeEvent({ eventId: param('eventId'), claimToken: param('claim') });
-        default:
+        case 'fail':
           return store.failEvent({ eventId: param('eventId'), claimToken: param('claim') }, param('errorMessage'));
+        default:
+          throw new NodeOperationError(this.getNode(), `Operation "${operation}" is unknown`, { itemIndex: item, description: 'Use one of log, claim, complete, fail.' });
       }
     });
   }

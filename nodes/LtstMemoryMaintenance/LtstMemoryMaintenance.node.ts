@@ -1,5 +1,6 @@
-import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodePropertyOptions, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { openMemory, type MemoryStore } from '../../src';
+import { agentToolOptions, refuseAgentToolOperation, type AgentToolPolicy } from '../shared/agent-tool-guard';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shared/credential-config';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { embeddingsParameter, forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
@@ -32,6 +33,18 @@ const OPERATIONS: Record<string, { raw?: boolean; run: (store: MemoryStore, para
   deleteUserData: { run: (store, param) => store.deleteUserData(param('userId') as string) },
 };
 
+/** The Operation options; as an agent tool only Health is offered (and runs): it reads the schema's state, no user's data. */
+const OPERATION_OPTIONS: INodePropertyOptions[] = [
+  { name: 'Archive Sessions', value: 'archiveSessions', action: 'Archive inactive sessions', description: 'Archive sessions without activity for a number of days' },
+  { name: 'Backfill Embeddings', value: 'backfillEmbeddings', action: 'Backfill embeddings', description: 'Embed stored messages that have no embedding' },
+  { name: 'Clean Expired', value: 'cleanExpired', action: 'Clean expired cache and context', description: 'Remove expired retrieval cache and context entries' },
+  { name: 'Delete User Data', value: 'deleteUserData', action: 'Delete user data', description: 'Remove everything stored for one user' },
+  { name: 'Export User Data', value: 'exportUserData', action: 'Export user data', description: 'Everything stored for one user, as JSON' },
+  { name: 'Health', value: 'health', action: 'Check health', description: 'Schema state and usage; writes nothing' },
+  { name: 'Import', value: 'import', action: 'Import existing memory', description: 'Import conversation_memory or n8n_chat_histories rows' },
+  { name: 'Migrate', value: 'migrate', action: 'Install or upgrade the schema', description: 'Install or upgrade the schema' },
+];
+const AGENT_TOOL: AgentToolPolicy = { node: 'LTST Memory Maintenance', allowed: ['health'] };
 
 /** An operation's own options collection (n8n shows the one of the selected operation). */
 const optionsFor = (operation: string, options: INodeProperties[]): INodeProperties => optionsParameter(options, forOperations(operation));
@@ -56,19 +69,7 @@ export class LtstMemoryMaintenance implements INodeType {
       { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { operation: ['backfillEmbeddings'], embeddings: ['openai'] } } },
     ],
     properties: [
-      operationParameter(
-        [
-          { name: 'Archive Sessions', value: 'archiveSessions', action: 'Archive inactive sessions', description: 'Archive sessions without activity for a number of days' },
-          { name: 'Backfill Embeddings', value: 'backfillEmbeddings', action: 'Backfill embeddings', description: 'Embed stored messages that have no embedding' },
-          { name: 'Clean Expired', value: 'cleanExpired', action: 'Clean expired cache and context', description: 'Remove expired retrieval cache and context entries' },
-          { name: 'Delete User Data', value: 'deleteUserData', action: 'Delete user data', description: 'Remove everything stored for one user' },
-          { name: 'Export User Data', value: 'exportUserData', action: 'Export user data', description: 'Everything stored for one user, as JSON' },
-          { name: 'Health', value: 'health', action: 'Check health', description: 'Schema state and usage; writes nothing' },
-          { name: 'Import', value: 'import', action: 'Import existing memory', description: 'Import conversation_memory or n8n_chat_histories rows' },
-          { name: 'Migrate', value: 'migrate', action: 'Install or upgrade the schema', description: 'Install or upgrade the schema' },
-        ],
-        'health',
-      ),
+      operationParameter(agentToolOptions(OPERATION_OPTIONS, AGENT_TOOL), 'health'),
       { ...userIdParameter, displayOptions: forOperations('exportUserData', 'deleteUserData') },
       {
         displayName: 'Source',
@@ -115,6 +116,7 @@ export class LtstMemoryMaintenance implements INodeType {
     return runPerItem(this, async (item) => {
       const param: Parameter = (name, fallback) => this.getNodeParameter(name, item, fallback);
       const name = param('operation') as string;
+      refuseAgentToolOperation(this.getNode(), name, OPERATION_OPTIONS, AGENT_TOOL, item);
       const operation = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
       if (!operation) throw new NodeOperationError(this.getNode(), `Operation "${name}" is unknown`, { itemIndex: item, description: `Use one of ${Object.keys(OPERATIONS).join(', ')}.` });
       const store = operation.raw
