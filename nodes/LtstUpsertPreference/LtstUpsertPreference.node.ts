@@ -1,9 +1,19 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodePropertyOptions, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { PreferenceSource } from '../../src';
+import { agentToolOptions, refuseAgentToolOperation, type AgentToolPolicy } from '../shared/agent-tool-guard';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { forOperations, operationParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
+
+/** The Operation options. As an agent tool, Delete is refused: an agent learns and reads, it never erases. */
+const OPERATION_OPTIONS: INodePropertyOptions[] = [
+  { name: 'Create or Update', value: 'upsert', action: 'Learn a preference', description: 'Create a new record, or update the current one if it already exists (upsert)' },
+  { name: 'Get', value: 'get', action: 'Get a preference' },
+  { name: 'List', value: 'list', action: 'List preferences' },
+  { name: 'Delete', value: 'delete', action: 'Delete a preference' },
+];
+const AGENT_TOOL: AgentToolPolicy = { node: 'LTST Upsert Preference', allowed: ['upsert', 'get', 'list'] };
 
 const key: INodeProperties = { displayName: 'Key', name: 'key', type: 'string', required: true, default: '', placeholder: 'language', displayOptions: forOperations('upsert', 'get', 'delete') };
 
@@ -24,15 +34,7 @@ export class LtstUpsertPreference implements INodeType {
       { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
     ],
     properties: [
-      operationParameter(
-        [
-          { name: 'Create or Update', value: 'upsert', action: 'Learn a preference', description: 'Create a new record, or update the current one if it already exists (upsert)' },
-          { name: 'Get', value: 'get', action: 'Get a preference' },
-          { name: 'List', value: 'list', action: 'List preferences' },
-          { name: 'Delete', value: 'delete', action: 'Delete a preference' },
-        ],
-        'upsert',
-      ),
+      operationParameter(agentToolOptions(OPERATION_OPTIONS, AGENT_TOOL), 'upsert'),
       userIdParameter,
       key,
       { displayName: 'Value', name: 'value', type: 'string', required: true, default: '', displayOptions: forOperations('upsert') },
@@ -70,7 +72,9 @@ export class LtstUpsertPreference implements INodeType {
     return runPerItem(this, async (item) => {
       const param = <T>(name: string) => this.getNodeParameter(name, item) as T;
       const userId = param<string>('userId');
-      switch (param<string>('operation')) {
+      const operation = param<string>('operation');
+      refuseAgentToolOperation(this.getNode(), operation, OPERATION_OPTIONS, AGENT_TOOL, item);
+      switch (operation) {
         case 'upsert':
           return store.upsertPreference({
             userId,

@@ -1,6 +1,7 @@
 import { NodeHelpers, NodeOperationError, type INode, type INodeProperties, type INodePropertyOptions, type INodeTypeDescription } from 'n8n-workflow';
 import { LtstLogEvent } from '../../nodes/LtstLogEvent/LtstLogEvent.node';
 import { LtstMemoryMaintenance } from '../../nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node';
+import { LtstUpsertPreference } from '../../nodes/LtstUpsertPreference/LtstUpsertPreference.node';
 import { refuseAgentToolOperation, runsAsAgentTool } from '../../nodes/shared/agent-tool-guard';
 
 const PACKAGE = 'n8n-nodes-ltst-memory';
@@ -30,6 +31,7 @@ describe('what an AI agent is offered and may run', () => {
   it.each([
     ['Memory Maintenance', new LtstMemoryMaintenance().description, ['health'], 8],
     ['Log Event', new LtstLogEvent().description, ['log'], 4],
+    ['Upsert Preference', new LtstUpsertPreference().description, ['upsert', 'get', 'list'], 4],
   ])('%s: the tool variant offers only its safe operations, the regular node all of them', (_label, description, safe, all) => {
     expect(offeredOperations(description, true)).toEqual(safe);
     expect(offeredOperations(description, false)).toHaveLength(all);
