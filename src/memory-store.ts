@@ -1,6 +1,7 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import { dataExceptionAsInvalidInput } from './db/data-exceptions';
 import { closeAllDatabases } from './db/registry';
+import { redactSecrets } from './redact';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { backfillOperations } from './memory/backfill';
 import { contextOperations } from './memory/context-entries';
@@ -51,6 +52,12 @@ function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContex
     };
   }
   return guarded as T;
+}
+
+/** Warnings quote failures (a metrics write, an embeddings call): their secrets are masked before the caller's handler sees them. */
+function withRedactedWarnings(options: MemoryOptions): MemoryOptions {
+  const onWarning = options.onWarning;
+  return { ...options, onWarning: (message) => onWarning(redactSecrets(message)) };
 }
 
 /** A configured provider is made for the dimension recorded at install, so the two always agree. */
@@ -110,7 +117,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const run = lifetime.run;
   const ctx: MemoryContext = {
     schema: target.quoted,
-    options: { ...DEFAULT_OPTIONS, ...config.memory },
+    options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory }),
     run,
     transaction: (work) => run((db) => db.transaction(work)),
     metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
-import { openMemory } from '../../src';
+import { openMemory, redactSecrets } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from './credential-config';
 
 /**
@@ -20,6 +20,6 @@ export async function ltstMemoryConnectionTest(this: ICredentialTestFunctions, c
     return { status: 'OK', message: `PostgreSQL ${health.serverVersion}, ${vector}, ${schema}.` };
   } catch (error) {
     const hint = (error as { hint?: string }).hint;
-    return { status: 'Error', message: `${(error as Error).message}${hint ? ` ${hint}` : ''}` };
+    return { status: 'Error', message: redactSecrets(`${(error as Error).message}${hint ? ` ${hint}` : ''}`) };
   }
 }
