@@ -18,8 +18,13 @@ const AUTH_SCHEME = new RegExp(`\\b(Bearer|Basic)(\\s{1,8})(?!(?:${PROSE})\\b)[^
 /** OpenAI-style keys (sk-..., sk-proj-..., sk-ant-...), wherever they appear. */
 const SK_KEY = /\bsk-[A-Za-z0-9_-]{8,}/g;
 
-/** Setting names that hold secrets, with any prefix: x-api-key, client_secret, proxy-authorization, set-cookie. */
-const SECRET_NAME = '(?:[a-z0-9]{1,20}[_-]){0,4}(?:api[_-]?key|apikey|private[_-]?key|token|secret|password|passwd|pwd|authorization|cookie)';
+/**
+ * Setting names that hold secrets, with any prefix: x-api-key, client_secret, proxy-authorization,
+ * set-cookie. `token` only with a prefix (access_token, x-auth-token) or as a query parameter:
+ * "claim token: another claim holds it" is prose.
+ */
+const SECRET_NAME =
+  '(?:(?:[a-z0-9]{1,20}[_-]){0,4}(?:api[_-]?key|apikey|private[_-]?key|secret|password|passwd|pwd|authorization|cookie)|(?:[a-z0-9]{1,20}[_-]){1,4}token|(?<=[?&])token)';
 
 /**
  * `name=value`, `name: value`, `"name":"value"` (also JSON escaped inside JSON) for names that

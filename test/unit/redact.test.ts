@@ -18,6 +18,8 @@ describe('redactSecrets', () => {
     ['quoted password', "password='hunter 2' host=db", "password='***' host=db"],
     ['client secret', 'client_secret=s3cr3t', 'client_secret=***'],
     ['access token field', '"access_token": "ya29.a0"', '"access_token": "***"'],
+    ['auth token header', 'X-Auth-Token: abc123', 'X-Auth-Token: ***'],
+    ['token query parameter', 'GET /hook?token=abc123&x=1', 'GET /hook?token=***&x=1'],
   ])('masks %s', (_name, input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
@@ -31,6 +33,8 @@ describe('redactSecrets', () => {
     'tokenBudget is 0; estimated tokens: 40',
     'Cannot reach the embeddings API at http://127.0.0.1:11434/v1: ECONNREFUSED',
     'key "tone" of user "ana"',
+    'Event 216 cannot be completed with this claim token: another claim holds it now',
+    'Remove user:password@ from the base URL and put the key in the API Key field: OpenAI-compatible servers take it as a Bearer token.',
   ])('leaves text without secrets alone: %s', (text) => {
     expect(redactSecrets(text)).toBe(text);
   });
