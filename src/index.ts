@@ -2,7 +2,7 @@
 export { closeAllMemory, openMemory, type MemoryHealthReport, type MemoryStore } from './memory-store';
 export { LtstError, type LtstErrorCode } from './errors';
 export { redactSecrets, redactedError } from './redact';
-export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
+export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type DocumentsConfig, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
 export type { MigrationReport } from './schema/migrator';
 export type { HealthReport } from './schema/health';
 export type { VectorStatus } from './schema/vector-extension';

@@ -21,6 +21,7 @@ import { allStoresSettled, StoreLifetime } from './memory/store-lifetime';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
 import { RelevanceRecorder } from './retrieval/relevance';
+import { documentsSource } from './retrieval/documents';
 import { retrievalOperations } from './retrieval/retrieve';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
@@ -113,6 +114,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const schemaName = config.schema ?? DEFAULT_SCHEMA;
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
   if (config.dimensions !== undefined) validateDimensions(config.dimensions);
+  const documents = documentsSource(config.documents);
   const lifetime = new StoreLifetime(config);
   const run = lifetime.run;
   const ctx: MemoryContext = {
@@ -122,6 +124,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     transaction: (work) => run((db) => db.transaction(work)),
     metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
     relevance: new RelevanceRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
+    documents,
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;
       throw error;
