@@ -15,7 +15,7 @@ describe('no secret reaches n8n', () => {
     ['an LtstError', new LtstError('INVALID_CONFIG', `key ${KEY} rejected`, { hint: `check password=${PASSWORD}` })],
   ])('masks %s in the NodeOperationError and the Continue On Fail item', (_name, error) => {
     const nodeError = toNodeError(node, error, 0);
-    const persisted = JSON.stringify(nodeError.toJSON());
+    const persisted = JSON.stringify(nodeError.toJSON?.());
     const shown = [nodeError.message, nodeError.description ?? '', ...nodeError.messages, persisted, String(nodeError.stack), String((nodeError.cause as Error | undefined)?.stack)];
     expect(shown.filter(leaks)).toEqual([]);
     expect(persisted).toContain('***');
