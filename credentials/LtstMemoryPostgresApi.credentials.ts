@@ -77,6 +77,23 @@ export class LtstMemoryPostgresApi implements ICredentialType {
     },
     { displayName: 'Schema', name: 'schema', type: 'string', default: 'public', description: 'Schema for the memory tables (lowercase letters, digits, underscores)' },
     {
+      displayName: 'Documents Table',
+      name: 'documentsTable',
+      type: 'string',
+      default: '',
+      placeholder: 'document_chunks',
+      description:
+        "Table or schema.table that Retrieve Context searches with Include Documents: columns content, embedding and optionally metadata. Empty: no documents. LTST's own tables are refused.",
+    },
+    {
+      displayName: 'Documents User Column',
+      name: 'documentsUserColumn',
+      type: 'string',
+      default: '',
+      placeholder: 'user_id',
+      description: "Column of the documents table holding each document's user ID: each user then gets only their own documents. Empty: every user of this credential shares all the documents.",
+    },
+    {
       displayName: 'Embedding Dimension',
       name: 'dimensions',
       type: 'number',

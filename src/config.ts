@@ -26,6 +26,25 @@ export interface EmbeddedConfig {
   vector?: boolean;
 }
 
+/**
+ * The table Retrieve Context searches when a request sets `includeDocuments`: an operator's choice,
+ * made once per store like the connection, never a request's.
+ */
+export interface DocumentsConfig {
+  /**
+   * `table` or `schema.table` (names as created, case kept), with columns `content` (text) and
+   * `embedding` (a vector of the store's dimension), and optionally `metadata` (jsonb). LTST's
+   * own tables (in any schema) and PostgreSQL's catalogs are refused.
+   */
+  table: string;
+  /**
+   * A column of that table holding the user id each chunk belongs to: a request then searches only
+   * the chunks whose column equals its userId. Without it the table is a corpus shared by every
+   * user of the store.
+   */
+  userColumn?: string;
+}
+
 export interface MemoryConfig extends ServerConnectionConfig {
   /** Use the embedded PGlite database instead of a server. */
   embedded?: EmbeddedConfig;
@@ -39,6 +58,8 @@ export interface MemoryConfig extends ServerConnectionConfig {
   memory?: Partial<MemoryOptions>;
   /** How messages and queries are embedded: a provider config or an Embedder (default `{ provider: 'local' }`). */
   embeddings?: EmbedderConfig | Embedder;
+  /** The documents table `includeDocuments` searches (default: none; a request asking for documents is then refused). */
+  documents?: DocumentsConfig;
 }
 
 export const DEFAULT_SCHEMA = 'public';

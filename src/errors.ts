@@ -1,3 +1,5 @@
+import { redactSecrets } from './redact';
+
 /** Stable error codes callers (the n8n nodes, the CLI, scripts) branch on; never on message text. */
 export type LtstErrorCode =
   | 'INVALID_CONFIG'
@@ -33,11 +35,12 @@ export class LtstError extends Error {
   /** The place in a batch of the input at fault (messages[3] is 3), when a batch call refused one input. */
   readonly itemIndex?: number;
 
+  /** Message and hint have their secrets masked (see redactSecrets): an error may be stored, exported or shown. */
   constructor(code: LtstErrorCode, message: string, options: LtstErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(redactSecrets(message), { cause: options.cause });
     this.name = 'LtstError';
     this.code = code;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : redactSecrets(options.hint);
     this.sqlState = options.sqlState;
     this.field = options.field;
     this.itemIndex = options.itemIndex;

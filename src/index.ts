@@ -1,7 +1,8 @@
 // The public, n8n-free API of LTST memory (`n8n-nodes-ltst-memory/core`).
 export { closeAllMemory, openMemory, type MemoryHealthReport, type MemoryStore } from './memory-store';
 export { LtstError, type LtstErrorCode } from './errors';
-export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
+export { redactSecrets, redactedError } from './redact';
+export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type DocumentsConfig, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
 export type { MigrationReport } from './schema/migrator';
 export type { HealthReport } from './schema/health';
 export type { VectorStatus } from './schema/vector-extension';

@@ -1,6 +1,7 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
 import { dataExceptionAsInvalidInput } from './db/data-exceptions';
 import { closeAllDatabases } from './db/registry';
+import { redactSecrets } from './redact';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { backfillOperations } from './memory/backfill';
 import { contextOperations } from './memory/context-entries';
@@ -20,6 +21,7 @@ import { allStoresSettled, StoreLifetime } from './memory/store-lifetime';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
 import { RelevanceRecorder } from './retrieval/relevance';
+import { documentsSource } from './retrieval/documents';
 import { retrievalOperations } from './retrieval/retrieve';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
@@ -51,6 +53,12 @@ function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContex
     };
   }
   return guarded as T;
+}
+
+/** Warnings quote failures (a metrics write, an embeddings call): their secrets are masked before the caller's handler sees them. */
+function withRedactedWarnings(options: MemoryOptions): MemoryOptions {
+  const onWarning = options.onWarning;
+  return { ...options, onWarning: (message) => onWarning(redactSecrets(message)) };
 }
 
 /** A configured provider is made for the dimension recorded at install, so the two always agree. */
@@ -106,15 +114,17 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const schemaName = config.schema ?? DEFAULT_SCHEMA;
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
   if (config.dimensions !== undefined) validateDimensions(config.dimensions);
+  const documents = documentsSource(config.documents);
   const lifetime = new StoreLifetime(config);
   const run = lifetime.run;
   const ctx: MemoryContext = {
     schema: target.quoted,
-    options: { ...DEFAULT_OPTIONS, ...config.memory },
+    options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory }),
     run,
     transaction: (work) => run((db) => db.transaction(work)),
     metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
     relevance: new RelevanceRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
+    documents,
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;
       throw error;

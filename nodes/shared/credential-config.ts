@@ -17,6 +17,9 @@ export interface LtstPostgresCredential {
   schema?: string;
   dataDir?: string;
   dimensions?: number;
+  /** The operator's documents table for Retrieve Context, and its optional user column. */
+  documentsTable?: string;
+  documentsUserColumn?: string;
 }
 
 /** The embedded database's folder when the credential leaves it empty: beside n8n's own data. */
@@ -42,9 +45,16 @@ export function sslConfig(credential: LtstPostgresCredential): SslConfig {
   }
 }
 
+/** The documents table is the credential's (set once by whoever sets up the connection), never a node parameter's. */
+function documentsConfig(credential: LtstPostgresCredential): MemoryConfig['documents'] {
+  const table = credential.documentsTable?.trim();
+  if (!table) return undefined;
+  return { table, userColumn: credential.documentsUserColumn?.trim() || undefined };
+}
+
 /** The core's configuration for a credential: a server, or the embedded database. */
 export function memoryConfigFromCredential(credential: LtstPostgresCredential, env: NodeJS.ProcessEnv = process.env): MemoryConfig {
-  const common = { schema: credential.schema || undefined, dimensions: credential.dimensions || undefined };
+  const common = { schema: credential.schema || undefined, dimensions: credential.dimensions || undefined, documents: documentsConfig(credential) };
   if (credential.connection === 'embedded') {
     return { ...common, embedded: { dataDir: credential.dataDir || defaultDataDir(env) } };
   }

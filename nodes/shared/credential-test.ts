@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
-import { openMemory } from '../../src';
+import { openMemory, redactSecrets } from '../../src';
 import { memoryConfigFromCredential, type LtstPostgresCredential } from './credential-config';
 
 /**
@@ -10,16 +10,18 @@ import { memoryConfigFromCredential, type LtstPostgresCredential } from './crede
  */
 export async function ltstMemoryConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
   const config = memoryConfigFromCredential((credential.data ?? {}) as LtstPostgresCredential);
-  if (config.embedded?.dataDir && !fs.existsSync(config.embedded.dataDir)) {
-    return { status: 'OK', message: `The embedded database will be created in ${config.embedded.dataDir} on first use.` };
-  }
   try {
-    const health = await openMemory(config).health();
+    // Opening checks the settings (schema name, documents table) without connecting.
+    const store = openMemory(config);
+    if (config.embedded?.dataDir && !fs.existsSync(config.embedded.dataDir)) {
+      return { status: 'OK', message: `The embedded database will be created in ${config.embedded.dataDir} on first use.` };
+    }
+    const health = await store.health();
     const vector = health.vector.installedVersion ? `pgvector ${health.vector.installedVersion}` : 'pgvector missing (semantic search off)';
     const schema = health.installed ? `schema "${health.schema}" at version ${health.version}` : `schema "${health.schema}" not installed yet (the nodes install it)`;
     return { status: 'OK', message: `PostgreSQL ${health.serverVersion}, ${vector}, ${schema}.` };
   } catch (error) {
     const hint = (error as { hint?: string }).hint;
-    return { status: 'Error', message: `${(error as Error).message}${hint ? ` ${hint}` : ''}` };
+    return { status: 'Error', message: redactSecrets(`${(error as Error).message}${hint ? ` ${hint}` : ''}`) };
   }
 }

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { LtstError } from '../errors';
+import { redactedError } from '../redact';
 import type { Embedder } from './embedder';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -70,16 +71,21 @@ function rootMessage(error: unknown): string {
   return e?.message ?? String(error);
 }
 
-/** The provider's failure as an LtstError that says what to do. */
+/**
+ * The provider's failure as an LtstError that says what to do. Its cause is a masked copy: an API
+ * error holds the answer's body and headers, which some gateways fill with the request's own
+ * Authorization header.
+ */
 function toLtstError(error: unknown, model: string, baseUrl: string): LtstError {
   if (error instanceof LtstError) return error;
+  const cause = redactedError(error);
   if (error instanceof OpenAI.APIConnectionError) {
     const code = systemCode(error);
     const timedOut = error instanceof OpenAI.APIConnectionTimeoutError;
     return new LtstError('CONNECTION_FAILED', `Cannot reach the embeddings API at ${baseUrl}: ${timedOut ? 'request timed out' : (code ?? rootMessage(error))}`, {
       hint: 'Check the base URL (it usually ends in /v1), that the server is running and reachable from n8n, and any proxy or firewall.',
       sqlState: code,
-      cause: error,
+      cause,
     });
   }
   if (error instanceof OpenAI.APIError) {
@@ -88,36 +94,56 @@ function toLtstError(error: unknown, model: string, baseUrl: string): LtstError 
     if (status === 401) {
       return new LtstError('INVALID_CONFIG', `The embeddings API at ${baseUrl} rejected the API key (401): ${detail}`, {
         hint: 'API key rejected: check the API key in the credentials (no spaces, not revoked, for this provider).',
-        cause: error,
+        cause,
       });
     }
     if (status === 403) {
       return new LtstError('INVALID_CONFIG', `The API key may not use embedding model "${model}" at ${baseUrl} (403): ${detail}`, {
         hint: 'Give the key (or its project) access to this model, or choose a model it may use.',
-        cause: error,
+        cause,
       });
     }
     if (status === 404) {
       return new LtstError('INVALID_CONFIG', `Embedding model "${model}" not found at ${baseUrl} (404): ${detail}`, {
         hint: `Check the model name (e.g. text-embedding-3-small) and that the base URL points to the API root ending in /v1.`,
-        cause: error,
+        cause,
       });
     }
     return new LtstError('QUERY_FAILED', `The embeddings API at ${baseUrl} failed for model "${model}" (${status ?? 'no status'}): ${detail}`, {
       hint: status === 429 ? 'Rate limit or quota exceeded: wait, lower the batch size, or raise the quota.' : 'Retry later; if it persists, check the provider status and the input texts.',
-      cause: error,
+      cause,
     });
   }
   return new LtstError('QUERY_FAILED', `Embedding with "${model}" at ${baseUrl} failed: ${(error as Error)?.message ?? error}`, {
     hint: 'Retry later; if it persists, check the provider.',
-    cause: error,
+    cause,
   });
+}
+
+/**
+ * `https://user:pass@host/v1` is refused before any request: fetch cannot send URL credentials (each
+ * call would fail as a connection error), and the key belongs in apiKey, sent as a Bearer token.
+ */
+function refuseUrlCredentials(baseUrl: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return; // the SDK reports a malformed URL on the first call, naming it
+  }
+  if (url.username || url.password) {
+    throw new LtstError('INVALID_CONFIG', `The embeddings base URL ${baseUrl} contains a user name or password`, {
+      field: 'baseUrl',
+      hint: 'Remove user:password@ from the base URL and put the key in the API Key field: OpenAI-compatible servers take it as a Bearer token.',
+    });
+  }
 }
 
 /** An embedder for OpenAI's API or any server that speaks its `POST /embeddings` protocol. */
 export function openAiCompatibleEmbedder(options: OpenAiCompatibleOptions): Embedder {
   const { model, dimensions } = options;
   const baseUrl = (options.baseUrl || DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
+  refuseUrlCredentials(baseUrl);
   const batchSize = options.batchSize ?? 96;
   const maxRetries = options.maxRetries ?? 5;
   const baseDelay = options.retryBaseDelayMs ?? 500;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import type { Embedder } from '../embeddings/embedder';
+import type { DocumentsSource } from '../retrieval/documents';
 import type { RelevanceRecorder } from '../retrieval/relevance';
 import type { MetricsRecorder } from './metrics';
 
@@ -29,6 +30,8 @@ export interface MemoryContext {
   relevance: RelevanceRecorder;
   /** The embedder for stored messages and queries, made for the installed dimension; undefined: none. */
   embedder(): Promise<Embedder | undefined>;
+  /** The store's documents table, validated at open; undefined: the store has none. */
+  documents?: DocumentsSource;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -1,4 +1,5 @@
 import { invalidInput } from '../errors';
+import { redactSecrets } from '../redact';
 import { instrument, type MemoryContext } from './context';
 import { refuseFinish, requireClaim, requireEventTypes, requireLeaseSeconds, requireLimit, type EventClaim } from './event-checks';
 import { jsonObjectText } from './json-input';
@@ -222,7 +223,8 @@ export function eventOperations(ctx: MemoryContext) {
      */
     async failEvent(claim: EventClaim, error: string): Promise<LedgerEvent> {
       const { id, token } = requireClaim(claim);
-      const message = requireText('error', error, ctx.options.maxContentBytes);
+      // The ledger outlives the failure and is read by other workflows: no credential it quotes is kept.
+      const message = redactSecrets(requireText('error', error, ctx.options.maxContentBytes));
       return instrument(ctx, 'fail_event', { parameters: { eventId: id } }, () =>
         ctx.run(async (db) => {
           const { rows } = await db.query<EventRow>(

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database';
 import { errorCode, LtstError } from '../errors';
+import { redactSecrets } from '../redact';
 import { INT4_MAX, VARCHAR_LIMITS } from '../schema/column-limits';
 import { BufferedWriter } from './buffered-writer';
 import { erasedSince } from './erasure';
@@ -36,15 +37,6 @@ interface CleanMetric {
 const COLUMNS = VARCHAR_LIMITS.memory_performance_metrics;
 /** error_message and metadata are unbounded columns: bounded here. */
 const LIMIT = { errorMessage: 2_000, metadata: 2_000, key: 100 };
-
-/** Credentials an error message may quote (a connection URL, key=value, a bearer or API key) are masked. */
-function redactSecrets(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@')
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***')
-    .replace(/\b(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1$2***')
-    .replace(/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-***');
-}
 
 /**
  * Text PostgreSQL stores (no NUL, no lone surrogate: U+FFFD instead) of at most `max` characters.

@@ -1,7 +1,5 @@
 import type { Queryable } from '../db/database';
-import type { LtstError } from '../errors';
 import type { MemoryContext } from '../memory/context';
-import { sourceTable } from '../memory/import-sources';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
 
 /** The turns around each found message, from the same session and user, in order. */
@@ -25,34 +23,4 @@ export async function neighbouringTurns(
   );
   for (const row of rows) around.get(Number(row.anchor))?.push(toMessage(row));
   return around;
-}
-
-export interface DocumentChunk {
-  content: string;
-  metadata: Record<string, unknown>;
-  similarity: number;
-}
-
-/**
- * Nearest chunks of an existing document table (the seed's document_chunks: content, embedding
- * vector(d), metadata). Documents are shared knowledge, not any user's memory. A missing table
- * or one without an embedding column gives no documents, and a warning.
- */
-export async function documentChunks(tx: Queryable, ctx: MemoryContext, vectorSchema: string, table: string, embedding: number[] | undefined, limit: number): Promise<DocumentChunk[]> {
-  if (!embedding) return [];
-  const { quoted, columns } = await sourceTable(tx, table).catch((error: unknown) => {
-    if ((error as LtstError).code === 'NOT_FOUND') return { quoted: '', columns: new Set<string>() };
-    throw error;
-  });
-  if (!columns.has('content') || !columns.has('embedding')) {
-    ctx.options.onWarning(`Documents were asked for, but ${table} does not exist or has no content and embedding columns.`);
-    return [];
-  }
-  const { rows } = await tx.query<{ content: string; metadata: Record<string, unknown> | null; distance: number }>(
-    `SELECT content, ${columns.has('metadata') ? 'metadata' : 'NULL::jsonb AS metadata'}, embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector AS distance
-       FROM ${quoted} WHERE embedding IS NOT NULL
-      ORDER BY embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector LIMIT $2`,
-    [`[${embedding.join(',')}]`, limit],
-  );
-  return rows.map((row) => ({ content: row.content, metadata: row.metadata ?? {}, similarity: 1 - Number(row.distance) }));
 }

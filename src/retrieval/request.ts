@@ -2,6 +2,7 @@ import { invalidInput } from '../errors';
 import { ROLES, type Role } from '../memory/message-input';
 import { optionalDate, optionalId, requireId, requireOneOf, requireScore, requireWholeNumber } from '../memory/validation';
 import { DEFAULT_RETRIEVAL_TIMEOUT_MS } from './bounds';
+import type { DocumentsSource } from './documents';
 
 export interface RetrieveContextRequest {
   userId: string;
@@ -35,10 +36,10 @@ export interface RetrieveContextRequest {
   useCache?: boolean;
   /** Turns on each side of a relevant message to return with it, from its session (0..5, default 0). */
   neighbors?: number;
-  /** Also search a document_chunks table (content, embedding vector(d), metadata) by the query embedding. */
+  /** Also search the store's documents table (MemoryConfig.documents) by the query embedding; refused when the store has none. */
   includeDocuments?: boolean;
-  /** The documents table, optionally schema-qualified (default document_chunks). */
-  documentsTable?: string;
+  /** Refused: the documents table is the store's configuration (MemoryConfig.documents), never a request's. */
+  documentsTable?: never;
   /** Document chunks returned (default 5). */
   topDocuments?: number;
   /** Weight of each retriever in the rank fusion (0..10; default vector 0.15, text 1, chosen on LoCoMo with the local model: see README). */
@@ -50,7 +51,8 @@ export interface RetrieveContextRequest {
 export const DEFAULT_FUSION_WEIGHTS = { vector: 0.15, text: 1 };
 
 export type NormalizedRequest = Required<Omit<RetrieveContextRequest, 'sessionId' | 'query' | 'from' | 'to' | 'roles' | 'messageTypes' | 'fusionWeights' | 'documentsTable'>> & {
-  documentsTable: string;
+  /** The store's documents table when the request includes documents (part of the cache key). */
+  documents: DocumentsSource | null;
   fusionWeights: { vector: number; text: number };
   sessionId: string | null;
   query: string | null;
@@ -81,7 +83,19 @@ function optionalQuery(value: unknown): string | null {
 
 const flag = (value: unknown, fallback: boolean) => (value === undefined || value === null ? fallback : value === true);
 
-export function normalizeRequest(input: RetrieveContextRequest): NormalizedRequest {
+/** Documents come from the store's configured table only: a request naming a table is refused, as is one asking for documents the store has not got. */
+function documentsOf(input: RetrieveContextRequest, configured: DocumentsSource | undefined): DocumentsSource | null {
+  if ((input as { documentsTable?: unknown }).documentsTable !== undefined) {
+    throw invalidInput('documentsTable', 'is not a request option', "Set documents.table in the store's configuration (in n8n: Documents Table in the LTST Memory credential), and leave documentsTable out.");
+  }
+  if (!flag(input.includeDocuments, false)) return null;
+  if (!configured) {
+    throw invalidInput('includeDocuments', 'is on, but this store has no documents table', "Set documents.table in the store's configuration (in n8n: Documents Table in the LTST Memory credential), or turn includeDocuments off.");
+  }
+  return configured;
+}
+
+export function normalizeRequest(input: RetrieveContextRequest, configuredDocuments?: DocumentsSource): NormalizedRequest {
   const userId = requireId('userId', input?.userId);
   const sessionId = optionalId('sessionId', input.sessionId) ?? null;
   const scope = input.scope === undefined ? 'user' : requireOneOf('scope', input.scope, ['user', 'session'] as const);
@@ -109,7 +123,7 @@ export function normalizeRequest(input: RetrieveContextRequest): NormalizedReque
     useCache: flag(input.useCache, true),
     neighbors: requireWholeNumber('neighbors', input.neighbors, 0, 5),
     includeDocuments: flag(input.includeDocuments, false),
-    documentsTable: input.documentsTable === undefined ? 'document_chunks' : requireId('documentsTable', input.documentsTable),
+    documents: documentsOf(input, configuredDocuments),
     topDocuments: requireWholeNumber('topDocuments', input.topDocuments, 5, 50, 1),
     fusionWeights: {
       vector: weight('fusionWeights.vector', input.fusionWeights?.vector, DEFAULT_FUSION_WEIGHTS.vector),

@@ -9,7 +9,8 @@ import { schemaInfo } from '../memory/schema-info';
 import { cleanText } from '../memory/validation';
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
 import { cachedBundle, storeBundle, userState } from './cache';
-import { documentChunks, neighbouringTurns, type DocumentChunk } from './extras';
+import { documentChunks, type DocumentChunk } from './documents';
+import { neighbouringTurns } from './extras';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
@@ -136,7 +137,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
         const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
         for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
       }
-      const documents = request.includeDocuments ? await documentChunks(tx, ctx, info.vectorSchema, request.documentsTable, embedding, request.topDocuments) : [];
+      const documents = request.documents ? await documentChunks(tx, info.vectorSchema, request.documents, request.userId, embedding, request.topDocuments) : [];
 
       const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
       const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
@@ -197,7 +198,7 @@ export function retrievalOperations(ctx: MemoryContext) {
   return {
     /** The memory bundle an LLM prompt needs: recent window, relevant past turns, context, preferences, related sessions and a rendered prompt. */
     async retrieveContext(input: RetrieveContextRequest): Promise<ContextBundle> {
-      const request = normalizeRequest(input);
+      const request = normalizeRequest(input, ctx.documents);
       // Query text follows the rule of all stored text (it is cached as JSON): NUL refused, lone surrogates U+FFFD.
       if (request.query !== null) request.query = cleanText('query', request.query);
       const started = performance.now();

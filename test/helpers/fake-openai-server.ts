@@ -37,6 +37,8 @@ export interface FakeBehaviour {
   nativeDimensions?: number;
   /** Return vectors of this length whatever was asked. */
   wrongLength?: number;
+  /** Answer every request with 401 quoting the request's headers, Authorization included, as some gateways do. */
+  echoHeadersOn401?: boolean;
 }
 
 /** Hashed bag of words: each lowercased word adds ±1 at a few hashed positions. */
@@ -87,6 +89,9 @@ export async function startFakeOpenAiServer(behaviour: FakeBehaviour = {}): Prom
       }
       requests.push({ ...body, authorization: req.headers.authorization });
       const b = state.behaviour;
+      if (b.echoHeadersOn401) {
+        return send(res, 401, { ...openAiError(`Unauthorized request, headers: ${JSON.stringify(req.headers)}`, 'invalid_request_error', 'invalid_api_key'), headers: req.headers });
+      }
       if (b.apiKey !== undefined && req.headers.authorization !== `Bearer ${b.apiKey}`) {
         return send(res, 401, openAiError('Incorrect API key provided: sk-wr***ng.', 'invalid_request_error', 'invalid_api_key'));
       }

@@ -100,11 +100,11 @@ const operations: Array<[string, fc.Arbitrary<unknown>]> = [
     from: fc.constant('2020-01-01T00:00:00Z'), to: fc.constant(new Date('2100-01-01')), roles: fc.constant(['human']), messageTypes: fc.constant(['message']),
     minRelevance: score, tokenBudget: fc.integer({ min: 1, max: 5000 }), includePreferences: fc.boolean(), includeContext: fc.boolean(),
     includeRelatedSessions: fc.boolean(), minPreferenceConfidence: score, recencyHalfLifeDays: fc.integer({ min: 1, max: 365 }), useCache: fc.boolean(),
-    neighbors: fc.nat(5), includeDocuments: fc.boolean(), documentsTable: fc.constant('document_chunks'), topDocuments: fc.integer({ min: 1, max: 10 }),
+    neighbors: fc.nat(5), includeDocuments: fc.boolean(), topDocuments: fc.integer({ min: 1, max: 10 }),
     fusionWeights: fc.record({ vector: fc.double({ min: 0, max: 10, noNaN: true }), text: fc.double({ min: 0, max: 10, noNaN: true }) }, { requiredKeys: [] }),
     timeoutMs: fc.integer({ min: 1_000, max: 60_000 }),
   }, ['sessionId', 'recentLimit', 'topK', 'scope', 'from', 'to', 'roles', 'messageTypes', 'minRelevance', 'tokenBudget', 'includePreferences', 'includeContext',
-    'includeRelatedSessions', 'minPreferenceConfidence', 'recencyHalfLifeDays', 'useCache', 'neighbors', 'includeDocuments', 'documentsTable', 'topDocuments', 'fusionWeights', 'timeoutMs'])],
+    'includeRelatedSessions', 'minPreferenceConfidence', 'recencyHalfLifeDays', 'useCache', 'neighbors', 'includeDocuments', 'topDocuments', 'fusionWeights', 'timeoutMs'])],
 ];
 
 describe.each(testTargets(__filename))('hostile input on $name', ({ config }) => {
@@ -123,6 +123,8 @@ describe.each(testTargets(__filename))('hostile input on $name', ({ config }) =>
     const outcomes: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(arbitrary, async (value) => {
+        // Relevance gained by an earlier retrieval is written in the background: written first, so it is not counted as the refusal's.
+        await store.flush();
         const before = await checksum();
         let result: unknown;
         try {

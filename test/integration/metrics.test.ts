@@ -104,7 +104,7 @@ describe.each(testTargets(__filename))('performance metrics on $name', ({ config
       });
       await recorder.flush();
       const [row] = await rowsOf('batch_secret');
-      expect(row.error_message).toContain('postgres://ltst:***@db:5432/x');
+      expect(row.error_message).toContain('postgres://***@db:5432/x');
       expect(JSON.stringify(row)).not.toContain('hunter2');
     });
 

@@ -107,23 +107,22 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     expect(none.relevantMessages).toEqual([]);
   });
 
-  it('returns the turns around each memory, and chunks of a documents table', async () => {
+  it('returns the turns around each memory, and chunks of the configured documents table', async () => {
     await sql(`CREATE TABLE ${s}.document_chunks (id serial PRIMARY KEY, content text NOT NULL, embedding public.vector(384), metadata jsonb)`);
     const docs = ['Lisbon trams run until midnight', 'Cats travel best in a carrier'];
     const vectors = await embedder.embed(docs);
     for (const [i, content] of docs.entries()) {
       await sql(`INSERT INTO ${s}.document_chunks (content, embedding, metadata) VALUES ($1, $2::public.vector, $3)`, [content, `[${vectors[i].join(',')}]`, { source: `doc-${i}` }]);
     }
-    const bundle = await store.retrieveContext({
+    const withDocuments = openMemory({ ...config, embeddings: embedder, documents: { table: `${config.schema}.document_chunks` } });
+    const bundle = await withDocuments.retrieveContext({
       userId: 'ana', sessionId: 'ana-trip', scope: 'session', query: 'warm light clothes', recentLimit: 0, topK: 1, neighbors: 1, useCache: false,
-      includeDocuments: true, documentsTable: `${config.schema}.document_chunks`, topDocuments: 1,
+      includeDocuments: true, topDocuments: 1,
     });
     const [top] = bundle.relevantMessages;
     expect(top.content).toBe('Lisbon in May is warm; pack light clothes');
     expect(top.neighbors?.map((m) => m.content)).toEqual(['I am planning a trip to Lisbon in May']);
     expect(bundle.documents).toEqual([{ content: 'Lisbon trams run until midnight', metadata: { source: 'doc-0' }, similarity: expect.any(Number) }]);
-    const absent = await store.retrieveContext({ userId: 'ana', query: 'Lisbon', recentLimit: 0, includeDocuments: true, documentsTable: 'no_such_chunks', useCache: false });
-    expect(absent.documents).toEqual([]);
   });
 
   it("keeps each user's message count for the choice between exact and HNSW search", async () => {

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import type { INode } from 'n8n-workflow';
+import type { ICredentialTestFunctions, INode } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { closeAllMemory, openMemory } from '../../src';
 import { defaultDataDir, memoryConfigFromCredential, sslConfig } from '../../nodes/shared/credential-config';
+import { ltstMemoryConnectionTest } from '../../nodes/shared/credential-test';
 import { toNodeError } from '../../nodes/shared/node-errors';
 
 const node: INode = { id: 'n1', name: 'Store Message', type: 'n8n-nodes-ltst-memory.ltstStoreMessage', typeVersion: 1, position: [0, 0], parameters: {} };
@@ -31,6 +32,24 @@ describe('credential to core configuration', () => {
     expect(defaultDataDir({ N8N_USER_FOLDER: '/data' })).toBe(path.join('/data', '.n8n', 'ltst-memory'));
     expect(memoryConfigFromCredential({ connection: 'embedded', dataDir: '/srv/memory', schema: 'public' })).toEqual({ embedded: { dataDir: '/srv/memory' }, schema: 'public', dimensions: undefined });
     expect(memoryConfigFromCredential({ connection: 'embedded' }, { N8N_USER_FOLDER: '/data' })).toMatchObject({ embedded: { dataDir: path.join('/data', '.n8n', 'ltst-memory') } });
+  });
+});
+
+describe('the documents table comes from the credential', () => {
+  it('maps the documents table and its user column, on a server and embedded', () => {
+    expect(memoryConfigFromCredential({ connection: 'server', host: 'db', documentsTable: ' kb.document_chunks ', documentsUserColumn: 'owner_id' }).documents).toEqual({ table: 'kb.document_chunks', userColumn: 'owner_id' });
+    expect(memoryConfigFromCredential({ connection: 'embedded', dataDir: '/srv/memory', documentsTable: 'document_chunks', documentsUserColumn: '' }).documents).toEqual({ table: 'document_chunks', userColumn: undefined });
+    // No table: no documents, whatever the user column says.
+    expect(memoryConfigFromCredential({ connection: 'server', documentsTable: '', documentsUserColumn: 'owner_id' }).documents).toBeUndefined();
+  });
+
+  it("refuses LTST's own tables and PostgreSQL's catalogs as documents, in the credential test too", async () => {
+    for (const documentsTable of ['conversation_messages', 'memory.user_preferences', 'pg_catalog.pg_authid']) {
+      const config = memoryConfigFromCredential({ connection: 'embedded', dataDir: '/nonexistent/ltst', documentsTable });
+      expect(() => openMemory(config)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', field: 'documents.table' }));
+      const result = await ltstMemoryConnectionTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'LTST', type: 'ltstMemoryPostgresApi', data: { connection: 'embedded', dataDir: '/nonexistent/ltst', documentsTable } });
+      expect(result).toEqual({ status: 'Error', message: expect.stringContaining(`documents.table "${documentsTable}"`) });
+    }
   });
 });
 
