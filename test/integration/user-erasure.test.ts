@@ -116,6 +116,45 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
   });
 
   if (name === 'postgres') {
+    it('a retrieval that read the user before the deletion and finishes after it caches nothing', async () => {
+      // The retrieval is held inside its transaction, after it read the generation, by a lock on
+      // the documents table, which the deletion never touches.
+      await q(`CREATE TABLE ${schema}.erasure_docs (content text NOT NULL, embedding public.vector(384))`);
+      const recall = openMemory({ ...config, embeddings: hashEmbedder(), documents: { table: `${config.schema}.erasure_docs` }, memory: { clock: () => now } });
+      await say('kate', 'kate-1', 'my diagnosis is flu');
+      await recall.retrieveContext({ userId: 'kate', query: 'warm up', includeDocuments: true, useCache: false });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = onDatabase(config, (db) =>
+        db.transaction(async (tx) => {
+          await tx.query(`LOCK TABLE ${schema}.erasure_docs IN ACCESS EXCLUSIVE MODE`);
+          locked();
+          await released;
+        }),
+      );
+      await lockTaken;
+      const retrieval = recall.retrieveContext({ userId: 'kate', query: 'diagnosis', includeDocuments: true });
+      try {
+        // Wait until the retrieval waits for the lock.
+        for (let i = 0; i < 100; i += 1) {
+          const [waiting] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%erasure_docs%' AND datname = current_database()`);
+          if (waiting.n > 0) break;
+          await sleep(20);
+        }
+        expect(await maintenance.deleteUserData('kate')).toMatchObject({ messages: 1 });
+      } finally {
+        release();
+        await holder;
+      }
+      // It answers from what it read, but leaves no cache row behind.
+      expect((await retrieval).stats.cacheHit).toBe(false);
+      await flushAllBuffers();
+      expect(await rowsOf('kate')).toEqual({});
+      await q(`DROP TABLE ${schema}.erasure_docs`);
+    });
+
     it('a cache write in flight holds the deletion back until it commits, and is then deleted with the rest', async () => {
       // PGlite has one connection, so only a server can interleave two transactions.
       await say('jack', 'jack-1', 'my password hint is blue');
@@ -136,9 +175,10 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
       let deletionDone = false;
       const deletion = maintenance.deleteUserData('jack').then((result) => ((deletionDone = true), result));
       await sleep(300);
-      expect(deletionDone).toBe(false);
+      const waited = !deletionDone;
       release();
       await retrieval;
+      expect(waited).toBe(true);
       expect(await deletion).toMatchObject({ cache: 1, messages: 1 });
       expect(await rowsOf('jack')).toEqual({});
     });
