@@ -105,11 +105,11 @@ describe.each(testTargets(__filename))('documents are the store\'s configuration
       expect(bundle.documents).toEqual([{ content: 'The bank opens at nine', metadata: { n: 0 }, similarity: expect.any(Number) }]);
       expect(bundle.relevantMessages.every((m) => m.userId === userId)).toBe(true);
     }
-    expect((await shared.retrieveContext({ userId: 'bob', query: 'when does the bank open', includeDocuments: true, topDocuments: 1 })).stats.cacheHit).toBe(true);
+    expect((await shared.retrieveContext({ userId: 'alice', query: 'when does the bank open', includeDocuments: true, topDocuments: 1 })).stats.cacheHit).toBe(true);
     // The same request on a store of another documents table is not served from the first one's cache.
     const team = storeWith({ table: `${config.schema}.team_docs`, userColumn: 'owner_id' });
-    const other = await team.retrieveContext({ userId: 'bob', query: 'when does the bank open', includeDocuments: true, topDocuments: 1 });
+    const other = await team.retrieveContext({ userId: 'alice', query: 'when does the bank open', includeDocuments: true, topDocuments: 1 });
     expect(other.stats.cacheHit).toBe(false);
-    expect(other.documents.map((d) => d.content)).toEqual(['bob bank statement for May']);
+    expect(other.documents.map((d) => d.content)).toEqual(['alice bank statement for May']);
   });
 });
