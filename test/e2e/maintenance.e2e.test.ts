@@ -34,7 +34,7 @@ describe.each(memoryTargets)('the maintenance node in a real n8n, memory %s', (t
     expect(n8n.nodeItems(run, 'Clean Expired')).toEqual([{ cache: 0, context: 0 }]);
     const health = n8n.nodeItems(run, 'Health');
     expect(health).toHaveLength(1);
-    expect(health[0]).toMatchObject({ ok: true, installed: true, version: 4, latestVersion: 4, pendingMigrations: [], missingObjects: [] });
+    expect(health[0]).toMatchObject({ ok: true, installed: true, version: 6, latestVersion: 6, pendingMigrations: [], missingObjects: [] });
   }, 180_000);
 
   it("exports and deletes one user's stored messages and leaves another user's alone", async () => {

@@ -41,7 +41,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
     const health = await cli(['health', '--embedded', dir]);
     expect(health.code).toBe(0);
-    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 4, semanticSearch: true });
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: 6, semanticSearch: true, rowLevelSecurity: { role: 'ltst_app', enforced: true } });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

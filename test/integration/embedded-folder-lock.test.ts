@@ -118,7 +118,7 @@ describe('an embedded folder opened by two processes', () => {
 
     const lastRefresh = new Date(Date.now() - 121_000);
     fs.utimesSync(lockFile, lastRefresh, lastRefresh);
-    expect(await openMemory(configFor(folder)).migrate()).toMatchObject({ version: 4 });
+    expect(await openMemory(configFor(folder)).migrate()).toMatchObject({ version: 6 });
     expect(holderPid()).toBe(process.pid);
   });
 });

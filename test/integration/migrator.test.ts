@@ -34,20 +34,20 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('changes nothing when run a second time', async () => {
     const first = await openMemory(config).migrate();
-    expect(first).toMatchObject({ version: 4, applied: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'], warnings: [] });
+    expect(first).toMatchObject({ version: 6, applied: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease', '0006_row_level_security'], warnings: [] });
     const before = await catalogSnapshot(config);
     const second = await openMemory(config).migrate();
-    expect(second).toMatchObject({ version: 4, applied: [], semanticSearch: true });
+    expect(second).toMatchObject({ version: 6, applied: [], semanticSearch: true });
     expect(await catalogSnapshot(config)).toEqual(before);
   });
 
   it('ends with one schema and no error when several migrators start at once', async () => {
     // On a server each call takes its own pooled connection: separate sessions racing, as separate processes would.
     const reports = await Promise.all(Array.from({ length: 6 }, () => openMemory(config).migrate()));
-    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease']);
-    expect(reports.every((r) => r.version === 4)).toBe(true);
+    expect(reports.flatMap((r) => r.applied).sort()).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease', '0006_row_level_security']);
+    expect(reports.every((r) => r.version === 6)).toBe(true);
     const applied = await onDatabase(config, async (db) => (await db.query(`SELECT version FROM "${config.schema}".ltst_schema_migrations`)).rows);
-    expect(applied).toHaveLength(4);
+    expect(applied).toHaveLength(loadMigrations().length);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
   });
 
@@ -108,7 +108,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
           INSERT INTO ${s}.event_ledger (event_type, status) VALUES ('old', 'processing'), ('old', 'pending');`);
       }),
     );
-    expect(await openMemory(config).migrate()).toMatchObject({ version: 4, applied: ['0004_event_lease'] });
+    expect(await openMemory(config).migrate()).toMatchObject({ version: 6, applied: ['0004_event_lease'] });
     expect(await leaseOf()).toEqual([{ status: 'processing', seconds: 300 }, { status: 'pending', seconds: null }]);
     expect(await openMemory(config).health()).toMatchObject({ ok: true, missingObjects: [] });
     const lease = loadMigrations().find((m) => m.version === 4)!;
@@ -118,7 +118,7 @@ describe.each(testTargets(__filename))('migrator on $name', ({ config }) => {
 
   it('reports a schema that is not installed yet without writing anything', async () => {
     const report = await openMemory(config).health();
-    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease'] });
+    expect(report).toMatchObject({ ok: false, installed: false, version: 0, pendingMigrations: ['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease', '0006_row_level_security'] });
     expect(report.warnings[0]).toMatch(/not installed in schema .* yet: run migrate/);
     const exists = await onDatabase(config, async (db) => (await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [config.schema])).rows.length);
     expect(exists).toBe(0);

@@ -32,7 +32,7 @@ describe.each(testTargets(__filename))('schema on $name', ({ config }) => {
   beforeAll(async () => {
     await dropSchema(config);
     const report = await openMemory(config).migrate();
-    expect(report.applied).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease']);
+    expect(report.applied).toEqual(['0001_core', '0002_vector', '0003_memory_generation', '0004_event_lease', '0006_row_level_security']);
     expect(report.semanticSearch).toBe(true);
   });
   afterAll(async () => {
@@ -126,7 +126,7 @@ describe.each(testTargets(__filename))('schema on $name', ({ config }) => {
 
   it('reports itself healthy with nothing missing', async () => {
     const report = await openMemory(config).health();
-    expect(report).toMatchObject({ ok: true, installed: true, version: 4, pendingMigrations: [], missingObjects: [], semanticSearch: true, dimensions: 384 });
+    expect(report).toMatchObject({ ok: true, installed: true, version: 6, pendingMigrations: [], missingObjects: [], semanticSearch: true, dimensions: 384 });
     expect(report.usage?.tables.map((t) => t.table).sort()).toEqual(expect.arrayContaining(Object.keys(SEED_COLUMNS)));
     expect(report.usage?.indexes.map((i) => i.index)).toEqual(expect.arrayContaining(SEED_INDEXES));
     expect(report.usage).toMatchObject({ sessionLengthTriggerEnabled: true, cache: { lookups: 0, hitRate: null } });

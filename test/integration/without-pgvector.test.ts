@@ -19,7 +19,7 @@ describe('an embedded database without the vector extension', () => {
 
   it('installs everything but the embedding column, and says semantic search is disabled', async () => {
     const report = await openMemory(withoutVector).migrate();
-    expect(report).toMatchObject({ applied: ['0001_core', '0003_memory_generation', '0004_event_lease'], waitingForVector: ['0002_vector'], semanticSearch: false, vector: { installedVersion: undefined } });
+    expect(report).toMatchObject({ applied: ['0001_core', '0003_memory_generation', '0004_event_lease', '0006_row_level_security'], waitingForVector: ['0002_vector'], semanticSearch: false, vector: { installedVersion: undefined } });
     expect(report.warnings).toEqual([expect.stringContaining('semantic search is disabled')]);
     expect(await embeddingColumn(withoutVector)).toBe(0);
     const health = await openMemory(withoutVector).health();
@@ -46,7 +46,7 @@ describe('an embedded database without the vector extension', () => {
 
   it('installs the rest, and tells how to enable semantic search', async () => {
     const report = await openMemory(config).migrate();
-    expect(report).toMatchObject({ applied: ['0001_core', '0003_memory_generation', '0004_event_lease'], waitingForVector: ['0002_vector'], semanticSearch: false });
+    expect(report).toMatchObject({ applied: ['0001_core', '0003_memory_generation', '0004_event_lease', '0006_row_level_security'], waitingForVector: ['0002_vector'], semanticSearch: false });
     expect(report.warnings).toEqual([expect.stringMatching(/could not be installed .*may not create it.*CREATE EXTENSION vector/)]);
     expect(await embeddingColumn(config)).toBe(0);
     const health = await openMemory(config).health();
