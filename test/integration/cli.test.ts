@@ -37,7 +37,7 @@ describe('ltst-memory CLI on the embedded database', () => {
   it('migrates the default schema (public), then reports it healthy; a second migrate does nothing', async () => {
     const dir = tmp('ltst-cli-');
     const first = await cli(['migrate', '--embedded', dir]);
-    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 4: applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease; semantic search enabled\n' });
+    expect(first).toMatchObject({ code: 0, stdout: 'schema "public" at version 6: applied 0001_core, 0002_vector, 0003_memory_generation, 0004_event_lease, 0006_row_level_security; semantic search enabled\n' });
     expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
     const health = await cli(['health', '--embedded', dir]);
     expect(health.code).toBe(0);
@@ -63,7 +63,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     await onDatabase(config, (db) => db.exec(sql.stdout)); // twice: every statement is idempotent
     await closeAllMemory(); // this process lets go of the folder: the CLI is another process
     const migrate = await cli(['migrate', '--embedded', dir, '--schema', 'by_hand', '--dimensions', '16']);
-    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 4: already up to date; semantic search enabled') });
+    expect(migrate).toMatchObject({ code: 0, stdout: expect.stringContaining('version 6: already up to date; semantic search enabled') });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -109,7 +109,7 @@ describe('the n8n-nodes-ltst-memory/core export', () => {
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..') }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
-    expect(output.trim()).toBe(`4 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
+    expect(output.trim()).toBe(`6 true ${path.join(__dirname, '..', '..', 'dist', 'core', 'index.js')}`);
   });
 });
 

@@ -23,7 +23,7 @@ describe('the LTST Memory Postgres credential test', () => {
     await openMemory({ embedded: { dataDir } }).migrate();
     await closeAllMemory();
     const result = await test({ connection: 'embedded', dataDir });
-    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(/^PostgreSQL 18\.\S+, pgvector 0\.8\.\d+, schema "public" at version 4\.$/) });
+    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(/^PostgreSQL 18\.\S+, pgvector 0\.8\.\d+, schema "public" at version 6\.$/) });
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
