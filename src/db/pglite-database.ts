@@ -121,7 +121,10 @@ export async function openPglite(config: EmbeddedConfig): Promise<Database> {
     if (folder) lock = lockFolder(folder);
     const options = await bundledAssets(config.vector !== false);
     db = await PGlite.create({ ...options, dataDir: folder });
-    await db.exec(CREATE_APP_ROLE);
+    await db.exec(CREATE_APP_ROLE).catch(async (error: unknown) => {
+      await db.close().catch(() => undefined);
+      throw error;
+    });
   } catch (error) {
     lock?.release();
     throw error instanceof LtstError ? error : connectionError(target(config), error);

@@ -26,10 +26,18 @@ export function userScope(value: unknown): DataScope {
 /** The scope of `input.userId`. */
 export const inputUserScope = (input: unknown): DataScope => userScope(field(input, 'userId'));
 
+/**
+ * Most users a batch is scoped to one by one. The policies compare every row they check with each
+ * listed user: 1,000 users made a batch of 1,000 messages 4x slower. A batch over more users (an
+ * import-sized one) runs for all users, its rows kept apart by each statement's own user filter.
+ */
+export const MAX_SCOPED_USERS = 100;
+
 /** A batch of messages may hold several users' turns (one Store Message run over many chats): it is scoped to exactly those users. */
 export function messagesScope(messages: unknown): DataScope {
   if (!Array.isArray(messages)) return NO_USERS;
-  return { users: messages.map((message) => userIdOf(field(message, 'userId'))).filter((id): id is string => id !== undefined) };
+  const users = new Set(messages.map((message) => userIdOf(field(message, 'userId'))).filter((id): id is string => id !== undefined));
+  return users.size > MAX_SCOPED_USERS ? ALL_USERS : { users: [...users] };
 }
 
 /** Maintenance over every user, stated as such. */
