@@ -5,6 +5,7 @@ export { redactSecrets, redactedError } from './redact';
 export { DEFAULT_DIMENSIONS, DEFAULT_SCHEMA, type DocumentsConfig, type EmbeddedConfig, type MemoryConfig, type ServerConnectionConfig, type SslConfig } from './config';
 export type { MigrationReport } from './schema/migrator';
 export type { HealthReport } from './schema/health';
+export type { RowSecurityStatus } from './schema/row-security';
 export type { VectorStatus } from './schema/vector-extension';
 export type { MemoryOperations } from './memory-store';
 export type { MemoryOptions } from './memory/context';

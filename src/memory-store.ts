@@ -23,6 +23,8 @@ import { userDataOperations } from './memory/user-data';
 import { RelevanceRecorder } from './retrieval/relevance';
 import { documentsSource } from './retrieval/documents';
 import { retrievalOperations } from './retrieval/retrieve';
+import { asAllUsers } from './db/scope';
+import { allUsersScope, inputUserScope, messagesScope, optionalUserScope, userScope, withDataScopes, type ScopeRules } from './memory/operation-scopes';
 import { health, type HealthReport } from './schema/health';
 import { migrate, type MigrationReport, type SchemaTarget } from './schema/migrator';
 
@@ -68,11 +70,12 @@ async function resolveEmbedder(embeddings: EmbedderConfig | Embedder, ctx: Memor
   return createEmbedder(embeddings, (await schemaInfo(ctx)).dimensions);
 }
 
-function operations(ctx: MemoryContext) {
+function unscopedOperations(ctx: MemoryContext) {
   const messages = messageOperations(ctx);
-  return withFailureMetrics(ctx, {
+  return {
     ...sessionOperations(ctx),
     ...messages,
+    // The import stores in its own all-users scope: a source table holds many users' sessions.
     ...importOperations(ctx, messages.storeMessages),
     ...contextOperations(ctx),
     ...preferenceOperations(ctx),
@@ -82,7 +85,48 @@ function operations(ctx: MemoryContext) {
     ...userDataOperations(ctx),
     ...retrievalOperations(ctx),
     ...backfillOperations(ctx),
-  });
+  };
+}
+
+/**
+ * The users whose rows each operation may touch, enforced by row-level security (src/db/scope.ts):
+ * an operation added without a line here does not compile. event_ledger has no row-level security
+ * (it coordinates workflows, not one user's memory), so the event operations run for all users.
+ */
+const SCOPES: ScopeRules<ReturnType<typeof unscopedOperations>> = {
+  getSession: userScope,
+  listSessions: userScope,
+  updateSession: inputUserScope,
+  storeMessages: messagesScope,
+  storeMessage: inputUserScope,
+  getMessages: userScope,
+  importConversationMemory: allUsersScope,
+  importN8nChatHistories: allUsersScope,
+  setContext: inputUserScope,
+  getContext: inputUserScope,
+  deleteContext: inputUserScope,
+  upsertPreference: inputUserScope,
+  getPreferences: userScope,
+  deletePreference: userScope,
+  markPreferencesUsed: userScope,
+  linkSessions: inputUserScope,
+  getRelatedSessions: inputUserScope,
+  detectRelatedSessions: inputUserScope,
+  logEvent: allUsersScope,
+  claimEvents: allUsersScope,
+  completeEvent: allUsersScope,
+  failEvent: allUsersScope,
+  cleanExpired: allUsersScope,
+  archiveSessions: allUsersScope,
+  usageReport: allUsersScope,
+  deleteUserData: userScope,
+  exportUserData: userScope,
+  retrieveContext: inputUserScope,
+  backfillEmbeddings: optionalUserScope,
+};
+
+function operations(ctx: MemoryContext) {
+  return withFailureMetrics(ctx, withDataScopes(unscopedOperations(ctx), SCOPES));
 }
 
 export type MemoryOperations = ReturnType<typeof operations>;
@@ -117,13 +161,15 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const documents = documentsSource(config.documents);
   const lifetime = new StoreLifetime(config);
   const run = lifetime.run;
+  // Buffered writers batch many users' rows and flush from timers: always in the scope of all users.
+  const runForAllUsers: typeof run = (work) => asAllUsers(() => run(work));
   const ctx: MemoryContext = {
     schema: target.quoted,
     options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory }),
     run,
     transaction: (work) => run((db) => db.transaction(work)),
-    metrics: new MetricsRecorder(target.quoted, run, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
-    relevance: new RelevanceRecorder(target.quoted, run, (message) => ctx.options.onWarning(message)),
+    metrics: new MetricsRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
+    relevance: new RelevanceRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message)),
     documents,
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;
@@ -139,12 +185,12 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     ...lifetime.track({
       ...operations(ctx),
       migrate: async () => {
-        const report = await run((db) => migrate(db, target, config.dimensions));
+        const report = await runForAllUsers((db) => migrate(db, target, config.dimensions));
         forgetSchemaInfo(ctx);
         return report;
       },
       health: () =>
-        run(async (db) => {
+        runForAllUsers(async (db) => {
           const report = await health(db, target);
           return report.installed ? { ...report, usage: await readUsage(db, ctx, undefined, ctx.options.clock()) } : report;
         }),

@@ -86,6 +86,21 @@ function longQueryTable({ longQuery: q }) {
   ].join('\n');
 }
 
+function rowSecurityTable({ rowSecurity: r }) {
+  if (!r) return '';
+  const row = (name, f) => `| ${name} | ${ms(f.forced.p50)} / ${ms(f.forced.p95)} | ${ms(f.unforced.p50)} / ${ms(f.unforced.p95)} | ${f.ratio.p50.toFixed(3)} / ${f.ratio.p95.toFixed(3)} | ${verdict(f.ratio.p50 < 1.1)} |`;
+  return [
+    `Row-level security: store a turn, then retrieveContext with it (recent window 10, top 8, hybrid), ${r.users} ${r.source} users interleaved among ${n(r.others)} other messages, ${r.turnsPerUserPerRound} turns per user per run; p50 / p95 in ms with the policies holding role "${r.role}" (FORCE) and not (NO FORCE):`,
+    '',
+    '| operation | policies hold | policies off | ratio p50 / p95 | goal: under 10 % |',
+    '| --- | --- | --- | --- | --- |',
+    row('storeMessages', r.storeMessages),
+    row('retrieveContext', r.retrieveContext),
+    '',
+    `The driver's scope switch (one set_config, only when a pooled connection last served another scope) takes ${r.scopeSwitchMs} ms at p50, in both columns.`,
+  ].join('\n');
+}
+
 function embeddingsLine({ embeddings: e }) {
   if (!e) return '';
   return `Local embedder (${e.embedder}): ${fig(e.batchedPerSecond)} sentences/s in calls of 512, ${fig(e.oneByOnePerSecond)} one per call (${e.sentenceWords}-word sentences); first call with the model load ${n(e.firstCallMs)} ms.`;
@@ -94,7 +109,7 @@ function embeddingsLine({ embeddings: e }) {
 function markdown(result) {
   const v = result.versions;
   const head = `${result.date.slice(0, 10)}, \`${result.command}\`, ${result.machine.cpus} cores, node ${result.machine.node}, PostgreSQL ${v.postgres} with pgvector ${v.pgvector} on the same machine (shared_buffers ${v.settings.shared_buffers}), @langchain/community ${v.community}, @langchain/classic ${v.classic}; median [min-max] of ${result.parameters.repeats} runs.`;
-  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), longQueryTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
+  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), longQueryTable(result), rowSecurityTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
 }
 
 module.exports = { markdown };

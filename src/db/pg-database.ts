@@ -4,6 +4,7 @@ import { connectionError, faultError, type ConnectionTarget } from './connection
 import type { Database, Queryable, QueryResult } from './database';
 import { UnsentStatementError, faultKind, isTransientConnectFailure } from './fault-classification';
 import { backoffMs, retryWithin, sleep } from './retry';
+import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
 
 const DEFAULT_MAX_CONNECTIONS = 10;
 const CONNECTION_TIMEOUT_MS = 15_000;
@@ -52,6 +53,12 @@ export function openPostgres(config: ServerConnectionConfig): Database {
   const pool = new pg.Pool(settings);
   /** Clients whose connection is gone: nothing more is sent on them, and they leave the pool. */
   const lost = new WeakSet<object>();
+  /**
+   * The data scope each client's session holds (ltst.scope, ltst.user_ids; src/db/scope.ts). A
+   * client is given the caller's scope only when it holds another, so one user's chat turn costs no
+   * extra round trip; after any failure the scope is unknown and set again on the next use.
+   */
+  const scopes = new WeakMap<object, string>();
   let reachedServer = false;
   let closed = false;
 
@@ -80,6 +87,14 @@ export function openPostgres(config: ServerConnectionConfig): Database {
     return client.query(text, values);
   }
 
+  /** Set at session level, outside any transaction: a rollback cannot undo it. */
+  async function applyScope(client: pg.PoolClient, settings: ScopeSettings): Promise<void> {
+    if (scopes.get(client) === settings.key) return;
+    scopes.delete(client);
+    await send(client, applyScopeSql(false), [settings.scope, settings.userIds]);
+    scopes.set(client, settings.key);
+  }
+
   function queryable(client: pg.PoolClient): Queryable {
     return {
       async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
@@ -100,17 +115,22 @@ export function openPostgres(config: ServerConnectionConfig): Database {
 
   /** One statement outside a transaction: retried only when it was provably not applied. */
   async function statement<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const settings = scopeSettings(currentScope());
     for (let attempt = 1; ; attempt++) {
       const client = await checkout();
       let result: T;
+      let sent = false;
       try {
+        await applyScope(client, settings);
+        sent = true;
         result = await work(queryable(client));
       } catch (error) {
+        scopes.delete(client);
         const kind = faultKind(error, lost.has(client));
         release(client, kind === 'connection' ? error : undefined);
         if (kind === undefined) throw error;
-        // Never sent, or rolled back by the server (serialization failure, deadlock).
-        const notApplied = error instanceof UnsentStatementError || kind === 'serialization';
+        // Never sent (the connection failed before, or while its scope was set), or rolled back by the server (serialization failure, deadlock).
+        const notApplied = !sent || error instanceof UnsentStatementError || kind === 'serialization';
         if (!notApplied || attempt >= STATEMENT_ATTEMPTS) throw faultError(target, error, kind, 'statement', attempt);
         await sleep(backoffMs(attempt - 1, 20, 500));
         continue;
@@ -124,16 +144,19 @@ export function openPostgres(config: ServerConnectionConfig): Database {
    * One try of a transaction. Throws a TransactionFault when the whole transaction may be tried
    * again (the server rolled it back) or ended ambiguously (lost during COMMIT).
    */
-  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>, settings: ScopeSettings): Promise<T> {
     const client = await checkout();
     let committing = false;
     let result: T;
     try {
+      // Before BEGIN: the work may start with SET TRANSACTION, which must come first in its transaction.
+      await applyScope(client, settings);
       await send(client, 'BEGIN');
       result = await work(queryable(client));
       committing = true;
       await send(client, 'COMMIT');
     } catch (error) {
+      scopes.delete(client);
       const kind = faultKind(error, lost.has(client));
       let broken = kind === 'connection' ? error : undefined;
       // A connection that cannot even roll back is destroyed, not returned to the pool.
@@ -153,9 +176,10 @@ export function openPostgres(config: ServerConnectionConfig): Database {
     query: (text, values) => statement((tx) => tx.query(text, values)),
     exec: (script) => statement((tx) => tx.exec(script)),
     async transaction(work) {
+      const settings = scopeSettings(currentScope());
       for (let attempt = 1; ; attempt++) {
         try {
-          return await transactionOnce(work);
+          return await transactionOnce(work, settings);
         } catch (error) {
           if (!(error instanceof TransactionFault)) throw error;
           if (error.ambiguous) throw faultError(target, error.fault, error.kind, 'commit', attempt);

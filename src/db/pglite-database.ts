@@ -9,6 +9,52 @@ import { connectionError } from './connection-errors';
 import type { Database, Queryable, QueryResult } from './database';
 import { lockFolder, type FolderLock } from './folder-lock';
 import { packageRoot, runningFromDist } from './package-root';
+import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
+
+/**
+ * PGlite connects as the superuser postgres, whom row-level security never stops: the work of
+ * users (and work without a scope) runs as this role instead, which can read and write every table
+ * but is held by the policies. Work for all users (maintenance, migrations) stays postgres.
+ */
+export const EMBEDDED_APP_ROLE = 'ltst_app';
+
+const CREATE_APP_ROLE = `DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${EMBEDDED_APP_ROLE}') THEN
+    CREATE ROLE ${EMBEDDED_APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+  END IF;
+  IF NOT pg_has_role('${EMBEDDED_APP_ROLE}', 'pg_write_all_data', 'MEMBER') THEN
+    GRANT pg_read_all_data, pg_write_all_data TO ${EMBEDDED_APP_ROLE};
+  END IF;
+END $$`;
+
+/**
+ * One PGlite session serves every caller: each call takes it alone, and gives it the caller's scope
+ * first when it holds another (at session level, outside any transaction, so a rollback keeps it).
+ */
+function scopedSession(db: PGlite) {
+  let tail: Promise<unknown> = Promise.resolve();
+  let held: string | undefined;
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = tail.then(work);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  return <T>(settings: ScopeSettings, work: () => Promise<T>): Promise<T> =>
+    exclusive(async () => {
+      try {
+        if (held !== settings.key) {
+          held = undefined;
+          await db.query(applyScopeSql(true), [settings.scope, settings.userIds, settings.scope === 'all' ? 'none' : EMBEDDED_APP_ROLE]);
+          held = settings.key;
+        }
+        return await work();
+      } catch (error) {
+        held = undefined;
+        throw error;
+      }
+    });
+}
 
 type PGliteLike = PGlite | Transaction;
 
@@ -75,16 +121,21 @@ export async function openPglite(config: EmbeddedConfig): Promise<Database> {
     if (folder) lock = lockFolder(folder);
     const options = await bundledAssets(config.vector !== false);
     db = await PGlite.create({ ...options, dataDir: folder });
+    await db.exec(CREATE_APP_ROLE).catch(async (error: unknown) => {
+      await db.close().catch(() => undefined);
+      throw error;
+    });
   } catch (error) {
     lock?.release();
     throw error instanceof LtstError ? error : connectionError(target(config), error);
   }
   const self = toQueryable(db);
+  const scoped = scopedSession(db);
   return {
     kind: 'pglite',
-    query: self.query,
-    exec: self.exec,
-    transaction: (work) => db.transaction((tx) => work(toQueryable(tx))),
+    query: (text, values) => scoped(scopeSettings(currentScope()), () => self.query(text, values)),
+    exec: (script) => scoped(scopeSettings(currentScope()), () => self.exec(script)),
+    transaction: (work) => scoped(scopeSettings(currentScope()), () => db.transaction((tx) => work(toQueryable(tx)))),
     close: () => db.close().finally(() => lock?.release()),
   };
 }

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database';
 import { invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
-import { forbiddenSession, requireOwner } from './ownership';
+import { forbiddenSession, requireOwner, sessionExists } from './ownership';
 import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
 
@@ -77,8 +77,12 @@ async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<strin
     `SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1) ORDER BY session_id FOR UPDATE`,
     [ids],
   );
+  const refuse = (sessionId: string) => atItem((batch.find((m) => m.sessionId === sessionId) as PreparedMessage).itemIndex, forbiddenSession(sessionId));
   const wrong = rows.find((row) => row.user_id !== owners.get(row.session_id));
-  if (wrong) throw atItem((batch.find((m) => m.sessionId === wrong.session_id) as PreparedMessage).itemIndex, forbiddenSession(wrong.session_id));
+  if (wrong) throw refuse(wrong.session_id);
+  // Row-level security hides another user's session: one neither created nor seen may be taken.
+  const seen = new Set(rows.map((row) => row.session_id));
+  for (const id of ids) if (!seen.has(id) && (await sessionExists(tx, ctx, id))) throw refuse(id);
   return created.rows.map((row) => row.session_id);
 }
 
@@ -259,7 +263,7 @@ export function messageOperations(ctx: MemoryContext) {
                 WHERE s.session_id = $1`,
               [sessionId, limit],
             );
-            requireOwner(rows[0]?.owner, userId, sessionId);
+            await requireOwner(db, ctx, rows[0]?.owner, userId, sessionId);
             return rows.filter((row) => row.message_id !== null).reverse().map((row) => toMessage(row));
           }),
         (rows) => rows.length,

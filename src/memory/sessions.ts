@@ -1,6 +1,6 @@
 import type { MemoryContext } from './context';
 import { instrument } from './context';
-import { requireOwnedSession } from './ownership';
+import { forbiddenSession, requireOwnedSession, sessionExists } from './ownership';
 import { VARCHAR_LIMITS } from '../schema/column-limits';
 import { jsonObjectText } from './json-input';
 import { optionalId, requireId, requireOneOf, requireText, requireVarchar, requireWholeNumber } from './validation';
@@ -78,8 +78,9 @@ export function sessionOperations(ctx: MemoryContext) {
       return instrument(ctx, 'get_session', { userId, sessionId }, () =>
         ctx.run(async (db) => {
           const { rows } = await db.query<SessionRow>(`SELECT * FROM ${table} WHERE session_id = $1`, [sessionId]);
-          if (rows.length === 0) return null;
-          await requireOwnedSession(db, ctx, userId, sessionId);
+          const owner = rows[0]?.user_id;
+          if (owner === undefined && !(await sessionExists(db, ctx, sessionId))) return null;
+          if (owner !== userId) throw forbiddenSession(sessionId);
           return toSession(rows[0]);
         }),
       );

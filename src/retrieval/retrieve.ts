@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database';
 import { instrument, sha256, type MemoryContext } from '../memory/context';
 import { readLiveContext, type ContextEntry } from '../memory/context-entries';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
-import { forbiddenSession } from '../memory/ownership';
+import { forbiddenSession, sessionExists } from '../memory/ownership';
 import { readPreferences, recordPreferenceUse, type Preference } from '../memory/preferences';
 import { readRelatedSessions, type RelatedSession } from '../memory/relationships';
 import { schemaInfo } from '../memory/schema-info';
@@ -118,7 +118,8 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       let recent: StoredMessage[] = [];
       if (request.sessionId) {
         const { rows } = await tx.query<SessionRow>(`SELECT * FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1`, [request.sessionId]);
-        if (rows[0] && rows[0].user_id !== request.userId) throw forbiddenSession(request.sessionId);
+        // Another user's session is invisible under row-level security: whether it exists decides.
+        if (rows[0] ? rows[0].user_id !== request.userId : await sessionExists(tx, ctx, request.sessionId)) throw forbiddenSession(request.sessionId);
         session = rows[0] ? toSession(rows[0]) : null;
         if (session && request.recentLimit > 0) {
           const newest = await tx.query<MessageRow>(

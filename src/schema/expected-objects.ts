@@ -25,7 +25,23 @@ export const EXPECTED_FUNCTIONS = [
   'bump_memory_generation',
   'bump_memory_generation_on_learning',
   'bump_memory_generation_for_messages',
+  'ltst_session_exists',
 ];
+
+/** The per-user tables: row-level security (migration 0006) lets a scope see only its users' rows. */
+export const ROW_SECURITY_TABLES = [
+  'conversation_sessions',
+  'conversation_messages',
+  'conversation_context',
+  'user_preferences',
+  'memory_retrieval_cache',
+  'session_relationships',
+  'memory_performance_metrics',
+  'ltst_user_state',
+];
+
+/** The policy every table of ROW_SECURITY_TABLES carries. */
+export const ROW_SECURITY_POLICY = 'ltst_scope';
 
 export const EXPECTED_TRIGGERS = [
   'update_session_length_trigger',

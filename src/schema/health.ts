@@ -3,6 +3,7 @@ import { DIMENSIONS_KEY } from './bookkeeping';
 import { EXPECTED_FUNCTIONS, EXPECTED_INDEXES, EXPECTED_TABLES, EXPECTED_TRIGGERS, EXPECTED_VIEWS, VECTOR_INDEX } from './expected-objects';
 import { latestVersion, loadMigrations } from './migrations';
 import { migrationLabel, SEMANTIC_SEARCH_DISABLED, type SchemaTarget } from './migrator';
+import { readRowSecurity, rowSecurityWarnings, type RowSecurityStatus } from './row-security';
 import { readVectorStatus, type VectorStatus } from './vector-extension';
 
 export interface HealthReport {
@@ -20,6 +21,8 @@ export interface HealthReport {
   vector: VectorStatus;
   /** Expected objects not found in pg_catalog, as `kind name`. */
   missingObjects: string[];
+  /** Once installed: whether row-level security holds the role that user operations run as. */
+  rowLevelSecurity?: RowSecurityStatus;
   warnings: string[];
 }
 
@@ -64,7 +67,7 @@ export async function health(db: Database, target: SchemaTarget): Promise<Health
     return report;
   }
 
-  const [{ rows: applied }, { rows: meta }, { rows: column }] = await Promise.all([
+  const [{ rows: applied }, { rows: meta }, { rows: column }, rowSecurity] = await Promise.all([
     db.query<{ version: number }>(`SELECT version FROM ${target.quoted}.ltst_schema_migrations`),
     db.query<{ value: string }>(`SELECT value FROM ${target.quoted}.ltst_meta WHERE key = $1`, [DIMENSIONS_KEY]),
     db.query<{ type: string }>(
@@ -72,6 +75,7 @@ export async function health(db: Database, target: SchemaTarget): Promise<Health
         WHERE a.attrelid = to_regclass($1) AND a.attname = 'embedding' AND NOT a.attisdropped`,
       [`${target.quoted}.conversation_messages`],
     ),
+    readRowSecurity(db, target.name),
   ]);
   const appliedVersions = new Set(applied.map((row) => row.version));
   report.version = Math.max(0, ...appliedVersions);
@@ -99,9 +103,14 @@ export async function health(db: Database, target: SchemaTarget): Promise<Health
   if (embeddingType && embeddingType !== `vector(${report.dimensions})`) {
     report.warnings.push(`The embedding column is ${embeddingType} but the schema records ${report.dimensions} dimensions.`);
   }
+  report.rowLevelSecurity = rowSecurity;
+  // Before its migration ran, the pending migration is the warning.
+  const rowSecurityInstalled = pending.every((m) => m.name !== 'row_level_security');
+  if (rowSecurityInstalled) report.warnings.push(...rowSecurityWarnings(rowSecurity));
   if (report.version > report.latestVersion) report.warnings.push(`Schema version ${report.version} is newer than this package (${report.latestVersion}): upgrade the package.`);
   else if (blocking.length > 0) report.warnings.push(`Pending migrations: ${blocking.map(migrationLabel).join(', ')}. Run migrate.`);
 
-  report.ok = report.missingObjects.length === 0 && blocking.length === 0 && report.version <= report.latestVersion;
+  const rowSecurityIntact = !rowSecurityInstalled || rowSecurity.unprotectedTables.length === 0;
+  report.ok = report.missingObjects.length === 0 && blocking.length === 0 && report.version <= report.latestVersion && rowSecurityIntact;
   return report;
 }

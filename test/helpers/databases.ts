@@ -5,6 +5,7 @@ import { closeAllMemory, openMemory } from '../../src/memory-store';
 import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import type { Database } from '../../src/db/database';
 import { withDatabase } from '../../src/db/registry';
+import { asAllUsers } from '../../src/db/scope';
 
 export interface TestTarget {
   name: 'pglite' | 'postgres';
@@ -30,9 +31,9 @@ export function testTargets(testFile: string): TestTarget[] {
   return targets;
 }
 
-/** Runs `work` on the shared database of `config`, for assertions in SQL. */
+/** Runs `work` on the shared database of `config` for every user (as a DBA would), for assertions in SQL. */
 export function onDatabase<T>(config: MemoryConfig, work: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabase(config, work);
+  return asAllUsers(() => withDatabase(config, work));
 }
 
 export async function dropSchema(config: MemoryConfig): Promise<void> {

@@ -42,7 +42,7 @@ describe('ltst-memory CLI on the embedded database', () => {
     expect((await cli(['migrate', '--embedded', dir])).stdout).toContain('already up to date');
     const health = await cli(['health', '--embedded', dir]);
     expect(health.code).toBe(0);
-    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: LATEST_VERSION, semanticSearch: true });
+    expect(JSON.parse(health.stdout)).toMatchObject({ ok: true, driver: 'pglite', schema: 'public', version: LATEST_VERSION, semanticSearch: true, rowLevelSecurity: { role: 'ltst_app', enforced: true } });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
