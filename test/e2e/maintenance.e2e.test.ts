@@ -56,7 +56,7 @@ describe.each(memoryTargets)('the maintenance node in a real n8n, memory %s', (t
       ['ai', 'I will'],
     ]);
     const deleted = n8n.nodeItems(run, 'Delete');
-    expect(deleted).toEqual([{ userId: 'gone-user', sessions: 1, messages: 2, context: 0, relationships: 0, cache: 0, preferences: 0, metrics: expect.any(Number) }]);
+    expect(deleted).toEqual([{ userId: 'gone-user', sessions: 1, messages: 2, context: 0, relationships: 0, cache: 0, preferences: 0, events: 0, metrics: expect.any(Number) }]);
     expect(run.data.resultData.runData.Delete[0].data.main[0][0].pairedItem).toEqual({ item: 0 });
 
     // n8n has exited: the embedded database is ours to read.

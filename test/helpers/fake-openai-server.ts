@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 /**
  * A tiny OpenAI-compatible embeddings server for tests, on 127.0.0.1 and a random port. Vectors
@@ -119,13 +120,9 @@ export async function startFakeOpenAiServer(behaviour: FakeBehaviour = {}): Prom
       });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { baseUrl, close } = await listenOnLoopback(server);
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl,
     requests,
     get behaviour() {
       return state.behaviour;
@@ -133,11 +130,7 @@ export async function startFakeOpenAiServer(behaviour: FakeBehaviour = {}): Prom
     set behaviour(value: FakeBehaviour) {
       state.behaviour = value;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections(); // keep-alive sockets from the SDK would hold it open
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close,
   };
 }
 

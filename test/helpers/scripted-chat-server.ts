@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 /**
  * A scripted OpenAI-compatible chat model for tests, on 127.0.0.1 and a random port: each request
@@ -87,18 +87,6 @@ export async function startScriptedChatServer(script: (request: ChatRequest, tur
       }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  const { baseUrl, close } = await listenOnLoopback(server);
+  return { baseUrl, requests, close };
 }
