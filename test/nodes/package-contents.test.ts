@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -17,6 +18,14 @@ describe('the npm package', () => {
     const manifest = require(path.join(ROOT, 'package.json')) as { n8n: { nodes: string[]; credentials: string[] }; dependencies?: object };
     expect(files).toEqual(expect.arrayContaining([...manifest.n8n.nodes, ...manifest.n8n.credentials, 'README.md', 'LICENSE', 'dist/core/index.js', 'dist/cli/ltst-memory.js', 'dist/assets/pglite/pglite.wasm', 'dist/assets/use-lite/model.json', 'dist/migrations/0001_core.sql']));
     expect(manifest.dependencies ?? {}).toEqual({});
+    // Each node ships its codex (categories, docs link) and its own light and dark icon.
+    const nodeDirs = manifest.n8n.nodes.map((file) => path.dirname(file));
+    const assets = nodeDirs.flatMap((dir) => [`${dir}/${path.basename(dir)}.node.json`, `${dir}/ltst.svg`, `${dir}/ltst.dark.svg`]);
+    expect(files).toEqual(expect.arrayContaining(assets));
+    for (const variant of ['ltst.svg', 'ltst.dark.svg']) {
+      const icons = new Set(nodeDirs.map((dir) => fs.readFileSync(path.join(ROOT, dir, variant), 'utf8')));
+      expect(icons.size).toBe(nodeDirs.length);
+    }
     // Reported, not asserted: the size is in the README.
     console.log(`npm pack: ${files.length} files, tarball ${(size / 2 ** 20).toFixed(1)} MiB`);
   });
