@@ -25,7 +25,9 @@ export class LtstStoreMessage implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ { human: "Store a human message", ai: "Store an AI reply", system: "Store a system message", tool: "Store a tool result" }[$parameter["role"]] }}',
+    // Ternaries, as n8n's own subtitles: an object literal's braces would sit next to the {{ }} delimiters.
+    subtitle:
+      '={{ $parameter["role"] === "ai" ? "Store an AI reply" : $parameter["role"] === "system" ? "Store a system message" : $parameter["role"] === "tool" ? "Store a tool result" : "Store a human message" }}',
     description: 'Store a conversation turn in long-term memory',
     defaults: { name: 'Store Message' },
     usableAsTool: true,

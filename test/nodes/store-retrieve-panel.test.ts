@@ -1,11 +1,14 @@
-import type { INodeTypeDescription } from 'n8n-workflow';
+import { Workflow, type INode, type INodeType, type INodeTypeDescription, type INodeTypes } from 'n8n-workflow';
 import { LtstRetrieveContext } from '../../nodes/LtstRetrieveContext/LtstRetrieveContext.node';
 import { LtstStoreMessage } from '../../nodes/LtstStoreMessage/LtstStoreMessage.node';
 
-/** The subtitle as the canvas shows it, for these parameter values (the expression is plain JavaScript). */
-function subtitle(description: INodeTypeDescription, parameters: Record<string, unknown>): string {
-  const expression = /^=\{\{(.*)\}\}$/s.exec(description.subtitle ?? '')![1];
-  return new Function('$parameter', `return (${expression});`)(parameters) as string;
+/** The subtitle as the canvas shows it, evaluated by n8n's own expression engine. */
+function subtitle(description: INodeTypeDescription, parameters: Record<string, string>): unknown {
+  const nodeType = { description } as INodeType;
+  const nodeTypes = { getByName: () => nodeType, getByNameAndVersion: () => nodeType, getKnownTypes: () => ({}) } as unknown as INodeTypes;
+  const node: INode = { id: 'n1', name: 'Node', type: description.name, typeVersion: 1, position: [0, 0], parameters };
+  const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
+  return workflow.expression.getSimpleParameterValue(node, description.subtitle!, 'internal', {});
 }
 
 const store = new LtstStoreMessage().description;
