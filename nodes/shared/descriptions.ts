@@ -48,7 +48,7 @@ export const embeddingsParameter: INodeProperties = {
 /** Says what the first use of the local model costs, under Embeddings while it is Local Model. */
 export const localModelFirstUseNotice: INodeProperties = {
   displayName:
-    'The local model (about 25 MB) loads once per n8n process, in the background as soon as n8n starts; a run that comes before it is ready waits for it (a few seconds). An embedded database also opens on its first run.',
+    'First run: the local model (about 25 MB) loads in the background as soon as n8n starts, so it is usually ready; a run that comes sooner waits a few seconds for it. An Embedded database is created, with its schema, by its first run (about half a minute, once); after a restart it opens in a few seconds.',
   name: 'localModelNotice',
   type: 'notice',
   default: '',
