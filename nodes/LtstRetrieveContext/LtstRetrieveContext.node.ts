@@ -1,9 +1,22 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { RetrieveContextRequest } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { embeddingsParameter, mainAndEmbeddingInputs, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import { contextOutput } from '../shared/context-output';
+import {
+  credentialsFirstParameter,
+  embeddingsParameter,
+  localModelFirstUseNotice,
+  mainAndEmbeddingInputs,
+  optionsParameter,
+  sessionIdParameter,
+  userIdParameter,
+} from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { runPerItem } from '../shared/run-per-item';
+import { warmUpLocalModelInBackground } from '../shared/warm-up';
+
+// n8n loads this module when it starts: the local model loads meanwhile, not in the first run.
+warmUpLocalModelInBackground();
 
 export class LtstRetrieveContext implements INodeType {
   description: INodeTypeDescription = {
@@ -12,7 +25,7 @@ export class LtstRetrieveContext implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ $parameter["output"] === "prompt" ? "prompt" : "bundle" }}',
+    subtitle: '={{ $parameter["output"] === "prompt" ? "Recall as prompt text" : "Recall memory for a prompt" }}',
     description: 'Recall what an LLM prompt needs: recent turns, relevant memories, context and preferences',
     defaults: { name: 'Retrieve Context' },
     usableAsTool: true,
@@ -23,6 +36,7 @@ export class LtstRetrieveContext implements INodeType {
       { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
     ],
     properties: [
+      credentialsFirstParameter,
       userIdParameter,
       sessionIdParameter,
       { displayName: 'Query', name: 'query', type: 'string', default: '={{ $json.chatInput }}', description: "What to recall; empty uses the session's latest human message" },
@@ -31,12 +45,16 @@ export class LtstRetrieveContext implements INodeType {
         name: 'output',
         type: 'options',
         options: [
-          { name: 'Memory Bundle', value: 'bundle', description: 'Every part, each usable on its own' },
+          { name: 'Memory Bundle', value: 'bundle', description: 'The prompt text first, then each part usable on its own' },
           { name: 'Prompt Text Only', value: 'prompt', description: 'One text block for the LLM' },
         ],
         default: 'bundle',
+        hint: 'Wire the prompt field ($json.prompt) into the LLM, for example as the system message of an AI Agent',
+        description:
+          'In relevantMessages, score (0 to 1) ranks the results: 85% the match on meaning and words (scores.fused), 10% recency, 5% stored relevance. scores.vector is the similarity of meaning (no value without embeddings), scores.text the full-text match (BM25, no upper bound, no value when no word matches), scores.recency 1 now and 0.5 after 30 days, scores.relevance grows each time the message is recalled (0 at first). Shown to 3 decimals; Include Details gives them exact.',
       },
       embeddingsParameter,
+      localModelFirstUseNotice,
       optionsParameter([
           { displayName: 'Recent Messages', name: 'recentLimit', type: 'number', default: 10, description: 'Newest messages of the session (short-term memory)' },
           { displayName: 'Relevant Memories', name: 'topK', type: 'number', default: 8, description: 'Long-term results' },
@@ -64,6 +82,14 @@ export class LtstRetrieveContext implements INodeType {
             description: 'Whether to add the nearest chunks of the documents table set in the LTST Memory credential',
           },
           { displayName: 'Top Documents', name: 'topDocuments', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 5, description: 'Document chunks returned with Include Documents' },
+          {
+            displayName: 'Include Details',
+            name: 'includeDetails',
+            type: 'boolean',
+            default: false,
+            description:
+              'Whether to output the complete bundle: exact scores, message hashes and idempotency keys, the session, and stats (timings, cache hit, candidates, generation)',
+          },
           { displayName: 'Use Cache', name: 'useCache', type: 'boolean', default: true },
       ]),
     ],
@@ -74,13 +100,14 @@ export class LtstRetrieveContext implements INodeType {
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const store = await memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);
     return runPerItem(this, async (item) => {
+      const { includeDetails, ...options } = this.getNodeParameter('options', item, {}) as Partial<RetrieveContextRequest> & { includeDetails?: boolean };
       const bundle = await store.retrieveContext({
-        ...(this.getNodeParameter('options', item, {}) as Partial<RetrieveContextRequest>),
+        ...options,
         userId: this.getNodeParameter('userId', item) as string,
         sessionId: (this.getNodeParameter('sessionId', item) as string) || undefined,
         query: (this.getNodeParameter('query', item) as string) || undefined,
       });
-      return this.getNodeParameter('output', item) === 'prompt' ? { prompt: bundle.prompt, stats: bundle.stats } : bundle;
+      return contextOutput(bundle, this.getNodeParameter('output', item) as 'bundle' | 'prompt', includeDetails === true);
     });
   }
 }

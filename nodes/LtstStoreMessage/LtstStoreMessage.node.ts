@@ -1,10 +1,22 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import type { MemoryStore, StoreMessageInput } from '../../src';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { embeddingsParameter, mainAndEmbeddingInputs, optionsParameter, sessionIdParameter, userIdParameter } from '../shared/descriptions';
+import {
+  credentialsFirstParameter,
+  embeddingsParameter,
+  localModelFirstUseNotice,
+  mainAndEmbeddingInputs,
+  optionsParameter,
+  sessionIdParameter,
+  userIdParameter,
+} from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { defaultIdempotencyKeys } from '../shared/idempotency-key';
 import { failedItem, jsonParameter, runBatch } from '../shared/run-per-item';
+import { warmUpLocalModelInBackground } from '../shared/warm-up';
+
+// n8n loads this module when it starts: the local model loads meanwhile, not in the first run.
+warmUpLocalModelInBackground();
 
 export class LtstStoreMessage implements INodeType {
   description: INodeTypeDescription = {
@@ -13,7 +25,9 @@ export class LtstStoreMessage implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ $parameter["role"] }}',
+    // Ternaries, as n8n's own subtitles: an object literal's braces would sit next to the {{ }} delimiters.
+    subtitle:
+      '={{ $parameter["role"] === "ai" ? "Store an AI reply" : $parameter["role"] === "system" ? "Store a system message" : $parameter["role"] === "tool" ? "Store a tool result" : "Store a human message" }}',
     description: 'Store a conversation turn in long-term memory',
     defaults: { name: 'Store Message' },
     usableAsTool: true,
@@ -24,6 +38,7 @@ export class LtstStoreMessage implements INodeType {
       { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { embeddings: ['openai'] } } },
     ],
     properties: [
+      credentialsFirstParameter,
       userIdParameter,
       sessionIdParameter,
       {
@@ -31,15 +46,25 @@ export class LtstStoreMessage implements INodeType {
         name: 'role',
         type: 'options',
         options: [
-          { name: 'Human', value: 'human' },
-          { name: 'AI', value: 'ai' },
-          { name: 'System', value: 'system' },
-          { name: 'Tool', value: 'tool' },
+          { name: 'Human', value: 'human', description: "The user's turn" },
+          { name: 'AI', value: 'ai', description: "The model's reply" },
+          { name: 'System', value: 'system', description: 'An instruction given to the model' },
+          { name: 'Tool', value: 'tool', description: 'What a tool returned' },
         ],
         default: 'human',
+        hint: 'Who said it. Store the user turn and the AI reply (two nodes, or two items) to keep the whole conversation',
       },
-      { displayName: 'Content', name: 'content', type: 'string', typeOptions: { rows: 3 }, default: '={{ $json.chatInput }}', required: true },
+      {
+        displayName: 'Content',
+        name: 'content',
+        type: 'string',
+        typeOptions: { rows: 3 },
+        default: '={{ $json.chatInput }}',
+        required: true,
+        hint: "The text of the turn. The default reads the Chat Trigger's message; after an AI Agent, its reply is $json.output",
+      },
       embeddingsParameter,
+      localModelFirstUseNotice,
       optionsParameter([
           { displayName: 'Message Type', name: 'messageType', type: 'string', default: 'message' },
           { displayName: 'Parent Message ID', name: 'parentMessageId', type: 'number', default: 0, description: 'The message this one answers, from the same session' },

@@ -1,5 +1,17 @@
 import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
+/**
+ * Where the editor draws the credential selectors. Without it n8n puts them just above the last
+ * parameter a credential's displayOptions depend on (Embeddings, for the LTST Embeddings
+ * credential), in the middle of the panel; first in `properties`, the connection comes first.
+ */
+export const credentialsFirstParameter: INodeProperties = {
+  displayName: '',
+  name: 'credentials',
+  type: 'credentials',
+  default: '',
+};
+
 /** Parameters every LTST node shares, so they read the same on the canvas. */
 export const userIdParameter: INodeProperties = {
   displayName: 'User ID',
@@ -30,6 +42,17 @@ export const embeddingsParameter: INodeProperties = {
     { name: 'None', value: 'none', description: 'Full text and recency only' },
   ],
   default: 'local',
+  hint: 'How texts become vectors for recall by meaning. Keep the same choice on every node of one memory: vectors of different models do not compare.',
+};
+
+/** Says what the first use of the local model costs, under Embeddings while it is Local Model. */
+export const localModelFirstUseNotice: INodeProperties = {
+  displayName:
+    'First run: the local model (about 25 MB) loads in the background as soon as n8n starts, so it is usually ready; a run that comes sooner waits a few seconds for it. An Embedded database is created, with its schema, by its first run (about half a minute, once); after a restart it opens in a few seconds.',
+  name: 'localModelNotice',
+  type: 'notice',
+  default: '',
+  displayOptions: { show: { embeddings: ['local'] } },
 };
 
 /** The main input, plus an Embedding input (for an n8n Embeddings sub-node) while Embeddings is Connected. */

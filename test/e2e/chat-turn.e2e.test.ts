@@ -11,6 +11,14 @@ describe.each(memoryTargets)('the chat-turn example in a real n8n, memory %s', (
     expect(stored).toMatchObject({ userId: 'demo-user', sessionId: 'demo-session', messageIndex: 0, role: 'human', duplicate: false });
     const [bundle] = n8n.nodeItems(run, 'Retrieve Context');
     expect(bundle.relevantMessages[0]).toMatchObject({ content: 'I love green tea, and my cat is called Tom', scores: { vector: expect.any(Number) } });
+    // What goes into an LLM comes first; scores are rounded for display, internals left out (Include Details is off).
+    expect(Object.keys(bundle)[0]).toBe('prompt');
+    const decimals = (n: number) => (String(n).split('.')[1] ?? '').length;
+    expect(decimals(bundle.relevantMessages[0].score)).toBeLessThanOrEqual(3);
+    expect(decimals(bundle.relevantMessages[0].scores.vector)).toBeLessThanOrEqual(3);
+    expect(bundle).not.toHaveProperty('stats');
+    expect(bundle.relevantMessages[0]).not.toHaveProperty('contentHash');
+    expect(bundle.relevantMessages[0]).not.toHaveProperty('idempotencyKey');
     expect(n8n.nodeItems(run, 'Store Reply')[0]).toMatchObject({ role: 'ai', messageIndex: 1, content: 'I remember: I love green tea, and my cat is called Tom' });
 
     // n8n has exited (an embedded database is ours to read now).
