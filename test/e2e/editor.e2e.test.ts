@@ -190,6 +190,7 @@ describe("n8n's editor in Chromium, started by npm start", () => {
     for (const name of ['Store Message', 'Retrieve Context']) {
       await page.locator(`${id('canvas-node')}[data-node-name="${name}"] ${id('canvas-node-status-success')}`).waitFor({ timeout: 90_000 });
     }
+    await page.locator(id('execute-workflow-button')).filter({ hasText: 'Execute workflow' }).waitFor(); // not spinning any more
     await shot('06-canvas-after-run');
 
     await page.locator(`${id('canvas-node')}[data-node-name="Store Message"]`).dblclick();
@@ -215,9 +216,9 @@ describe("n8n's editor in Chromium, started by npm start", () => {
     const tested = page.waitForResponse((r) => r.url().endsWith('/rest/credentials/test'), { timeout: 60_000 });
     await result.getByRole('button', { name: 'Retry', exact: true }).click();
     await tested;
-    await result.getByRole('button', { name: 'Retry', exact: true }).waitFor(); // not "Retrying" any more
-    const message = (await result.innerText()).replace(/\s+/g, ' ');
+    await result.locator('button:enabled', { hasText: /^\s*Retry\s*$/ }).waitFor(); // not testing any more
     await shot('09-credential-test');
+    const message = (await result.innerText()).replace(/\s+/g, ' ');
     expect(message).toContain('PostgreSQL');
     expect(message).toContain('schema');
   }, STEP_MS);
