@@ -102,5 +102,13 @@ export class LtstMemoryPostgresApi implements ICredentialType {
       default: 384,
       description: 'Fixed when the schema is installed; must match the embedding model',
     },
+    {
+      // n8n's editor shows only "Connection tested successfully" for a test that passes, never its message.
+      displayName:
+        "Testing connects and reads the PostgreSQL and pgvector versions and the schema version; n8n's editor shows them only when the test fails. To see them, run LTST Memory Maintenance with Health.",
+      name: 'testNotice',
+      type: 'notice',
+      default: '',
+    },
   ];
 }

@@ -74,4 +74,9 @@ describe('the panels of Upsert Preference, Log Event and Memory Maintenance', ()
     expect(options.find((o) => o.value === 'disable')!.name).toMatch(/^Unencrypted/);
     expect(options.find((o) => o.value === 'require')!.name).toMatch(/^Encrypted, Certificate Not Checked/);
   });
+
+  it("says where to read the database facts, which n8n's editor drops from a passing credential test", () => {
+    const notice = new LtstMemoryPostgresApi().properties.find((p) => p.type === 'notice');
+    expect(notice?.displayName).toMatch(/PostgreSQL and pgvector versions and the schema version.*Memory Maintenance with Health/);
+  });
 });
