@@ -1,4 +1,4 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /** An OpenAI-compatible embeddings API: OpenAI, Azure-compatible gateways, Ollama, LM Studio, vLLM. */
 export class LtstEmbeddingsApi implements ICredentialType {
@@ -16,17 +16,16 @@ export class LtstEmbeddingsApi implements ICredentialType {
     { displayName: 'Model', name: 'model', type: 'string', default: 'text-embedding-3-small' },
   ];
 
-  authenticate: IAuthenticateGeneric = {
-    type: 'generic',
-    properties: { headers: { Authorization: '=Bearer {{$credentials.apiKey}}' } },
-  };
-
+  // No `authenticate`: n8n would then offer a "Custom API Call" operation (an HTTP request with this
+  // key) on every node that has this credential, Memory Maintenance included. The nodes read the key
+  // themselves; only this test sends it as a header.
   // Embeds one word: checks the address, the key and the model in one request.
   test: ICredentialTestRequest = {
     request: {
       baseURL: '={{ $credentials.baseUrl.replace(/\\/+$/, "") }}',
       url: '/embeddings',
       method: 'POST',
+      headers: { Authorization: '=Bearer {{$credentials.apiKey}}' },
       body: { model: '={{ $credentials.model }}', input: 'test' },
     },
   };

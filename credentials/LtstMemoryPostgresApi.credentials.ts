@@ -32,11 +32,12 @@ export class LtstMemoryPostgresApi implements ICredentialType {
       displayName: 'SSL',
       name: 'ssl',
       type: 'options',
+      // The values are libpq's modes (saved credentials keep them); the names say what each does here.
       options: [
-        { name: 'Disable', value: 'disable' },
-        { name: 'Allow', value: 'allow', description: 'Connects without SSL' },
-        { name: 'Require', value: 'require', description: 'Encrypts; does not check the certificate' },
-        { name: 'Verify Full', value: 'verify-full', description: 'Encrypts and checks the certificate and host name' },
+        { name: 'Unencrypted (Disable)', value: 'disable', description: 'Connects without SSL' },
+        { name: 'Unencrypted, Same as Disable (Allow)', value: 'allow', description: "Also connects without SSL: this driver cannot try unencrypted first and fall back to SSL as libpq's allow does" },
+        { name: 'Encrypted, Certificate Not Checked (Require)', value: 'require', description: "Encrypts; does not check the server's certificate" },
+        { name: 'Encrypted and Verified (Verify Full)', value: 'verify-full', description: "Encrypts and checks the server's certificate and host name" },
       ],
       default: 'disable',
       displayOptions: server,
@@ -100,6 +101,14 @@ export class LtstMemoryPostgresApi implements ICredentialType {
       typeOptions: { minValue: 1, maxValue: 2000 },
       default: 384,
       description: 'Fixed when the schema is installed; must match the embedding model',
+    },
+    {
+      // n8n's editor shows only "Connection tested successfully" for a test that passes, never its message.
+      displayName:
+        "Testing connects and reads the PostgreSQL and pgvector versions and the schema version; n8n's editor shows them only when the test fails. To see them, run LTST Memory Maintenance with Health.",
+      name: 'testNotice',
+      type: 'notice',
+      default: '',
     },
   ];
 }

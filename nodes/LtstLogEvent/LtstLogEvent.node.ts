@@ -4,6 +4,7 @@ import { agentToolOptions, refuseAgentToolOperation, type AgentToolPolicy } from
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { forOperations, operationParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
+import { operationSubtitle } from '../shared/operation-subtitle';
 import { jsonParameter, runPerItem } from '../shared/run-per-item';
 
 /**
@@ -25,7 +26,7 @@ export class LtstLogEvent implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ $parameter["operation"] }}',
+    subtitle: operationSubtitle(OPERATION_OPTIONS, 'eventType'),
     description: 'Write to and work through the event ledger that links memory and workflows',
     defaults: { name: 'Log Event' },
     usableAsTool: true,

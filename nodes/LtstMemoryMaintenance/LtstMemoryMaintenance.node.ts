@@ -5,6 +5,7 @@ import { memoryConfigFromCredential, type LtstPostgresCredential } from '../shar
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
 import { embeddingsParameter, forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
+import { operationSubtitle } from '../shared/operation-subtitle';
 import { runPerItem } from '../shared/run-per-item';
 
 type Parameter = (name: string, fallback?: unknown) => unknown;
@@ -46,6 +47,16 @@ const OPERATION_OPTIONS: INodePropertyOptions[] = [
 ];
 const AGENT_TOOL: AgentToolPolicy = { node: 'LTST Memory Maintenance', allowed: ['health'] };
 
+/**
+ * The embeddings credential only for Backfill Embeddings with the OpenAI-compatible API. Said with
+ * `hide`, not `show`: n8n's editor puts the credentials just above the last visible parameter that
+ * a credential's `show` names (here Operation or Embeddings, so the credential moved with the
+ * operation); with no `show`, they come first, as in n8n's own nodes.
+ */
+const EMBEDDINGS_CREDENTIAL_DISPLAY = {
+  hide: { operation: OPERATION_OPTIONS.map((option) => String(option.value)).filter((value) => value !== 'backfillEmbeddings'), embeddings: ['local'] },
+};
+
 /** An operation's own options collection (n8n shows the one of the selected operation). */
 const optionsFor = (operation: string, options: INodeProperties[]): INodeProperties => optionsParameter(options, forOperations(operation));
 
@@ -58,7 +69,7 @@ export class LtstMemoryMaintenance implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ $parameter["operation"] }}',
+    subtitle: operationSubtitle(OPERATION_OPTIONS),
     description: 'Check, migrate, clean up, archive, backfill, import, export or delete LTST memory',
     defaults: { name: 'Memory Maintenance' },
     usableAsTool: true,
@@ -66,11 +77,19 @@ export class LtstMemoryMaintenance implements INodeType {
     outputs: [NodeConnectionTypes.Main],
     credentials: [
       { name: 'ltstMemoryPostgresApi', required: true, testedBy: 'ltstMemoryConnectionTest' },
-      { name: 'ltstEmbeddingsApi', required: true, displayOptions: { show: { operation: ['backfillEmbeddings'], embeddings: ['openai'] } } },
+      { name: 'ltstEmbeddingsApi', required: true, displayOptions: EMBEDDINGS_CREDENTIAL_DISPLAY },
     ],
     properties: [
       operationParameter(agentToolOptions(OPERATION_OPTIONS, AGENT_TOOL), 'health'),
-      { ...userIdParameter, displayOptions: forOperations('exportUserData', 'deleteUserData') },
+      { ...userIdParameter, placeholder: 'e.g. user-42', displayOptions: forOperations('exportUserData', 'deleteUserData') },
+      {
+        displayName:
+          "Deletes everything stored for this user: sessions, messages, context, relationships, preferences, events, metrics and cached retrievals. This cannot be undone: run Export User Data first to keep a copy.",
+        name: 'deleteUserDataNotice',
+        type: 'notice',
+        default: '',
+        displayOptions: forOperations('deleteUserData'),
+      },
       {
         displayName: 'Source',
         name: 'source',

@@ -2,8 +2,9 @@ import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, t
 import type { PreferenceSource } from '../../src';
 import { agentToolOptions, refuseAgentToolOperation, type AgentToolPolicy } from '../shared/agent-tool-guard';
 import { ltstMemoryConnectionTest } from '../shared/credential-test';
-import { forOperations, operationParameter, userIdParameter } from '../shared/descriptions';
+import { forOperations, operationParameter, optionsParameter, userIdParameter } from '../shared/descriptions';
 import { memoryStore } from '../shared/memory-store';
+import { operationSubtitle } from '../shared/operation-subtitle';
 import { runPerItem } from '../shared/run-per-item';
 
 /** The Operation options. As an agent tool, Delete is refused: an agent learns and reads, it never erases. */
@@ -24,7 +25,7 @@ export class LtstUpsertPreference implements INodeType {
     icon: { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' },
     group: ['transform'],
     version: 1,
-    subtitle: '={{ $parameter["operation"] + ": " + ($parameter["key"] || "") }}',
+    subtitle: operationSubtitle(OPERATION_OPTIONS, 'key'),
     description: "Learn, read or forget a user's preferences",
     defaults: { name: 'Upsert Preference' },
     usableAsTool: true,
@@ -35,7 +36,7 @@ export class LtstUpsertPreference implements INodeType {
     ],
     properties: [
       operationParameter(agentToolOptions(OPERATION_OPTIONS, AGENT_TOOL), 'upsert'),
-      userIdParameter,
+      { ...userIdParameter, placeholder: 'e.g. user-42' },
       key,
       { displayName: 'Value', name: 'value', type: 'string', required: true, default: '', displayOptions: forOperations('upsert') },
       { displayName: 'Type', name: 'type', type: 'string', default: 'general', displayOptions: forOperations('upsert') },
@@ -52,15 +53,20 @@ export class LtstUpsertPreference implements INodeType {
         default: 'explicit',
         displayOptions: forOperations('upsert'),
       },
-      {
-        displayName: 'Confidence',
-        name: 'confidence',
-        type: 'number',
-        typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-        default: 0,
-        description: 'Of this observation, 0 to 1; 0 uses the source default (explicit 0.9, learned 0.5, inferred 0.3)',
-        displayOptions: forOperations('upsert'),
-      },
+      // Confidence is optional: absent, the core takes the source's default (0 would read as "no confidence").
+      optionsParameter(
+        [
+          {
+            displayName: 'Confidence',
+            name: 'confidence',
+            type: 'number',
+            typeOptions: { minValue: 0.01, maxValue: 1, numberPrecision: 2 },
+            default: 0.5,
+            description: "How sure this observation is, above 0 up to 1. Not added: the source's default (explicit 0.9, learned 0.5, inferred 0.3).",
+          },
+        ],
+        forOperations('upsert'),
+      ),
       { displayName: 'Minimum Confidence', name: 'minConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0, displayOptions: forOperations('list') },
     ],
   };
@@ -82,7 +88,7 @@ export class LtstUpsertPreference implements INodeType {
             value: param('value'),
             type: param<string>('type') || undefined,
             source: param<PreferenceSource>('source'),
-            confidence: param<number>('confidence') || undefined,
+            confidence: (this.getNodeParameter('options', item, {}) as { confidence?: number }).confidence || undefined,
           });
         case 'get':
           return { preference: (await store.getPreferences(userId)).find((p) => p.key === param('key')) ?? null };
