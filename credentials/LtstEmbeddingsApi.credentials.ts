@@ -8,7 +8,7 @@ export class LtstEmbeddingsApi implements ICredentialType {
 
   icon = { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' } as const;
 
-  documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-ltst-memory';
+  documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-ltst-memory#credentials';
 
   properties: INodeProperties[] = [
     { displayName: 'API Key', name: 'apiKey', type: 'string', typeOptions: { password: true }, default: '', description: 'Any value for local servers that need none' },

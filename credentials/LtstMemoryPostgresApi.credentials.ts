@@ -10,7 +10,7 @@ export class LtstMemoryPostgresApi implements ICredentialType {
 
   icon = { light: 'file:ltst.svg', dark: 'file:ltst.dark.svg' } as const;
 
-  documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-ltst-memory';
+  documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-ltst-memory#credentials';
 
   properties: INodeProperties[] = [
     {
@@ -105,7 +105,7 @@ export class LtstMemoryPostgresApi implements ICredentialType {
     {
       // n8n's editor shows only "Connection tested successfully" for a test that passes, never its message.
       displayName:
-        "Testing connects and reads the PostgreSQL and pgvector versions and the schema version; n8n's editor shows them only when the test fails. To see them, run LTST Memory Maintenance with Health.",
+        "Testing connects and reads the PostgreSQL and pgvector versions and the schema version (an Embedded database is created and its schema installed); n8n's editor shows them only when the test fails. To see them, run LTST Memory Maintenance with Health.",
       name: 'testNotice',
       type: 'notice',
       default: '',

@@ -63,6 +63,27 @@ function ready(url) {
   });
 }
 
+/**
+ * Installs the schema in the credential's embedded folder with the package's CLI (a new database
+ * takes a few seconds to create). A failure is only reported: the first execution tries again and
+ * shows the error where the user looks.
+ */
+function prepareEmbeddedDatabase(dataDir) {
+  const started = Date.now();
+  const cli = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli', 'ltst-memory.js'), 'migrate', '--embedded', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  cli.stderr.on('data', (d) => (errors += d));
+  cli.on('error', (e) => (errors += e.message));
+  process.on('exit', () => cli.exitCode === null && cli.kill());
+  return new Promise((resolve) => {
+    cli.on('close', (code) => {
+      if (code === 0) log(`embedded database ready in ${dataDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      else log(`could not prepare the embedded database (the first execution will): ${errors.trim().split('\n').pop()}`);
+      resolve();
+    });
+  });
+}
+
 async function main() {
   const userFolder = path.resolve(process.env.LTST_N8N_USER_FOLDER || path.join(ROOT, '.n8n-local'));
   const port = portNumber('LTST_N8N_PORT', 5678);
@@ -132,6 +153,9 @@ async function main() {
   }
   log(`imported ${workflows.length} example workflows and the "${CREDENTIAL.name}" credential (embedded database in ${dataDir})`);
 
+  // Created and migrated while n8n starts, so the first execution only opens it.
+  const database = prepareEmbeddedDatabase(dataDir);
+
   const url = `http://127.0.0.1:${port}`;
   log(`starting n8n on ${url} ...`);
   const p = h.n8nPaths();
@@ -169,6 +193,7 @@ async function main() {
   // /healthz/readiness turns 200 once the database is migrated and every route is registered.
   while (running() && !stopping) {
     if (await ready(`${url}/healthz/readiness`)) {
+      await database;
       log(`n8n with LTST Memory is ready at ${url}`);
       return;
     }

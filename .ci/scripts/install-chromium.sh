@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's Chromium for the editor's browser test (test/e2e/editor.e2e.test.ts), which drives it
+# Debian's Chromium for the editor's browser test (test/e2e/editor.browser.ts), which drives it
 # with playwright-core: no browser is downloaded. Idempotent; must run as root.
 set -euo pipefail
 

@@ -13,6 +13,7 @@ import {
 import { memoryStore, type EmbeddingsSource } from '../shared/memory-store';
 import { defaultIdempotencyKeys } from '../shared/idempotency-key';
 import { failedItem, jsonParameter, runBatch } from '../shared/run-per-item';
+import { storedOutput } from '../shared/stored-output';
 import { warmUpLocalModelInBackground } from '../shared/warm-up';
 
 // n8n loads this module when it starts: the local model loads meanwhile, not in the first run.
@@ -77,6 +78,13 @@ export class LtstStoreMessage implements INodeType {
             default: '',
             description: 'A repeated key with the same message returns the stored one (duplicate: true); with another message it is an error. Default: execution, node, run and item, so a retry repeats it.',
           },
+          {
+            displayName: 'Include Details',
+            name: 'includeDetails',
+            type: 'boolean',
+            default: false,
+            description: 'Whether to output the stored row as it is: content and context hashes, idempotency key and created at',
+          },
       ]),
     ],
   };
@@ -88,24 +96,24 @@ export class LtstStoreMessage implements INodeType {
     const node = this.getNode();
     const results: INodeExecutionData[] = new Array(items.length);
     const pending: Array<{ item: number; input: StoreMessageInput }> = [];
+    const withDetails = new WeakSet<StoreMessageInput>();
     let defaultKey: ((item: number) => string) | undefined;
     for (let item = 0; item < items.length; item += 1) {
       try {
         const options = this.getNodeParameter('options', item, {}) as Record<string, unknown>;
-        pending.push({
-          item,
-          input: {
-            userId: this.getNodeParameter('userId', item) as string,
-            sessionId: this.getNodeParameter('sessionId', item) as string,
-            role: this.getNodeParameter('role', item) as StoreMessageInput['role'],
-            content: this.getNodeParameter('content', item) as string,
-            messageType: (options.messageType as string) || undefined,
-            parentMessageId: (options.parentMessageId as number) || undefined,
-            metadata: jsonParameter(node, options.metadata, 'metadata', item),
-            timestamp: (options.timestamp as string) || undefined,
-            idempotencyKey: (options.idempotencyKey as string) || (defaultKey ??= defaultIdempotencyKeys(this))(item),
-          },
-        });
+        const input: StoreMessageInput = {
+          userId: this.getNodeParameter('userId', item) as string,
+          sessionId: this.getNodeParameter('sessionId', item) as string,
+          role: this.getNodeParameter('role', item) as StoreMessageInput['role'],
+          content: this.getNodeParameter('content', item) as string,
+          messageType: (options.messageType as string) || undefined,
+          parentMessageId: (options.parentMessageId as number) || undefined,
+          metadata: jsonParameter(node, options.metadata, 'metadata', item),
+          timestamp: (options.timestamp as string) || undefined,
+          idempotencyKey: (options.idempotencyKey as string) || (defaultKey ??= defaultIdempotencyKeys(this))(item),
+        };
+        if (options.includeDetails === true) withDetails.add(input);
+        pending.push({ item, input });
       } catch (error) {
         results[item] = failedItem(this, error, item);
       }
@@ -114,7 +122,8 @@ export class LtstStoreMessage implements INodeType {
     let store: Promise<MemoryStore> | undefined;
     await runBatch(this, results, pending, async (messages) => {
       store ??= memoryStore(this, this.getNodeParameter('embeddings', 0) as EmbeddingsSource);
-      return (await store).storeMessages(messages);
+      const stored = await (await store).storeMessages(messages);
+      return stored.map((message, k) => storedOutput(message, withDetails.has(messages[k])));
     });
     return [results];
   }

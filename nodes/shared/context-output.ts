@@ -11,7 +11,7 @@ type Message = ContextBundle['recentMessages'][number];
 type Relevant = ContextBundle['relevantMessages'][number];
 
 /** A message as a user reads it: who said what, when, and where (no hashes or idempotency keys). */
-function readableMessage(message: Message): IDataObject {
+export function readableMessage(message: Message): IDataObject {
   const shown: IDataObject = {
     role: message.role,
     content: message.content,

@@ -48,7 +48,7 @@ export const embeddingsParameter: INodeProperties = {
 /** Says what the first use of the local model costs, under Embeddings while it is Local Model. */
 export const localModelFirstUseNotice: INodeProperties = {
   displayName:
-    'First run: the local model (about 25 MB) loads in the background as soon as n8n starts, so it is usually ready; a run that comes sooner waits a few seconds for it. An Embedded database is created, with its schema, by its first run (about half a minute, once); after a restart it opens in a few seconds.',
+    'First run: the local model (about 25 MB) loads in the background as soon as n8n starts, so it is usually ready; a run that comes sooner waits a few seconds for it. A new Embedded database is created, with its schema, when its credential is saved and tested (or else by its first run: a few seconds, once); after a restart it opens in about a second.',
   name: 'localModelNotice',
   type: 'notice',
   default: '',

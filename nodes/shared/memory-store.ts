@@ -15,7 +15,8 @@ const migrations = new Map<string, Promise<MigrationReport>>();
 /** Stores of a configured embedder, kept for the process (their metric buffers and embedder load once). */
 const stores = new Map<string, MemoryStore>();
 
-function migrateOnce(config: MemoryConfig): Promise<MigrationReport> {
+/** Installs or upgrades the schema once per process and database (a failure is tried again next time). */
+export function migrateOnce(config: MemoryConfig): Promise<MigrationReport> {
   const key = identity(config);
   let report = migrations.get(key);
   if (!report) {

@@ -223,14 +223,16 @@ describe('npm start (scripts/start.js) in a real n8n', () => {
     for (const type of NODE_TYPES) expect(names.has(type) ? type : `${type} missing`).toBe(type);
   });
 
-  it('has the Embedded "LTST Memory" credential, whose test reaches the embedded PostgreSQL once a workflow has run', async () => {
+  it('has the Embedded "LTST Memory" credential, ready on a database created while n8n started, whose test reports its facts', async () => {
     const creds: { id: string; name: string; type: string }[] = await api.ok('GET', '/rest/credentials');
     expect(creds.filter((c) => c.name === 'LTST Memory')).toEqual([expect.objectContaining({ id: CREDENTIAL_ID, type: credentialType })]);
     const cred = await api.ok('GET', `/rest/credentials/${CREDENTIAL_ID}?includeData=true`);
     expect(cred.data).toMatchObject({ connection: 'embedded', dataDir: path.join(userFolder, 'ltst-memory') });
 
-    // Fresh: the folder does not exist yet, and the test says where the database will be created.
-    expect(await api.credentialTest()).toEqual({ status: 'OK', message: expect.stringContaining(path.join(userFolder, 'ltst-memory')) });
+    // npm start created the embedded database and installed its schema while n8n started, so the first run only opens it.
+    expect(run.output()).toMatch(/\[ltst start\] embedded database ready in \S+ltst-memory \(\d+\.\d s\)/);
+    expect(run.output().indexOf('embedded database ready')).toBeLessThan(run.output().indexOf('is ready at'));
+    expect(await api.credentialTest()).toEqual({ status: 'OK', message: expect.stringMatching(/^PostgreSQL \d+\.\d+.*\(embedded, in .*ltst-memory\).*schema "public" at version \d+/) });
 
     // Run the maintenance example (a manual run, as the editor's "Execute workflow" button does).
     const maintenance = examples.find((w) => /maintenance/i.test(w.name))!;
@@ -244,7 +246,7 @@ describe('npm start (scripts/start.js) in a real n8n', () => {
     }
     expect(execution.status).toBe('success');
 
-    // Now the embedded database exists: the test connects and reports versions and the schema.
+    // Tested again after a run: the same facts.
     const tested = await api.credentialTest();
     expect(tested.status).toBe('OK');
     expect(tested.message).toMatch(/^PostgreSQL \d+\.\d+.*pgvector \d+\.\d+\.\d+.*schema "public" at version \d+/);

@@ -1,5 +1,6 @@
 import type { ContextBundle } from '../../src';
 import { contextOutput } from '../../nodes/shared/context-output';
+import { storedOutput } from '../../nodes/shared/stored-output';
 
 const message = (messageId: number, role: 'human' | 'ai', content: string) => ({
   messageId,
@@ -69,5 +70,33 @@ describe('Retrieve Context output', () => {
     expect(out).toEqual(original);
     expect(out.relevantMessages[0].score).toBe(0.9499999953469287);
     expect(contextOutput(bundle(), 'prompt', true)).toEqual({ prompt: original.prompt, stats: original.stats });
+  });
+});
+
+describe('Store Message output', () => {
+  const stored = { ...message(5, 'human', 'I love green tea'), parentMessageId: 4, metadata: { channel: 'web' }, duplicate: true };
+
+  it('shows the turn, its user, its place and whether it was stored before, without hashes or keys', () => {
+    expect(storedOutput(stored, false)).toEqual({
+      role: 'human',
+      content: 'I love green tea',
+      timestamp: stored.timestamp,
+      sessionId: 's1',
+      messageId: 5,
+      metadata: { channel: 'web' },
+      userId: 'u1',
+      messageIndex: 5,
+      messageType: 'message',
+      parentMessageId: 4,
+      duplicate: true,
+    });
+  });
+
+  it('leaves out a parent that is not set', () => {
+    expect(storedOutput({ ...stored, parentMessageId: null }, false)).not.toHaveProperty('parentMessageId');
+  });
+
+  it('with Include Details gives the stored row as it is', () => {
+    expect(storedOutput(stored, true)).toEqual(stored);
   });
 });

@@ -13,10 +13,20 @@ const test = (data: Record<string, unknown>) =>
 afterAll(() => closeAllMemory());
 
 describe('the LTST Memory Postgres credential test', () => {
-  it('reports an embedded folder that does not exist yet without creating it', async () => {
-    const dataDir = path.join(os.tmpdir(), `ltst-credential-${process.pid}-none`);
-    expect(await test({ connection: 'embedded', dataDir })).toEqual({ status: 'OK', message: `The embedded database will be created in ${dataDir} on first use.` });
-    expect(fs.existsSync(dataDir)).toBe(false);
+  it('creates a new embedded database with its schema, so the first execution does not wait for it', async () => {
+    const dataDir = path.join(os.tmpdir(), `ltst-credential-${process.pid}-new`);
+    try {
+      const result = await test({ connection: 'embedded', dataDir });
+      expect(result).toEqual({
+        status: 'OK',
+        message: expect.stringMatching(new RegExp(`^PostgreSQL 18\\.\\S+ \\(embedded, in ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\), pgvector 0\\.8\\.\\d+, schema "public" at version ${LATEST_VERSION}\\.$`)),
+      });
+      await closeAllMemory();
+      expect(await openMemory({ embedded: { dataDir } }).health()).toMatchObject({ installed: true, version: LATEST_VERSION });
+    } finally {
+      await closeAllMemory();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reports the server version, pgvector and the schema version of an installed embedded database', async () => {
@@ -24,7 +34,8 @@ describe('the LTST Memory Postgres credential test', () => {
     await openMemory({ embedded: { dataDir } }).migrate();
     await closeAllMemory();
     const result = await test({ connection: 'embedded', dataDir });
-    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(new RegExp(`^PostgreSQL 18\\.\\S+, pgvector 0\\.8\\.\\d+, schema "public" at version ${LATEST_VERSION}\\.$`)) });
+    expect(result).toEqual({ status: 'OK', message: expect.stringMatching(new RegExp(`^PostgreSQL 18\\.\\S+ \\(embedded, .*\\), pgvector 0\\.8\\.\\d+, schema "public" at version ${LATEST_VERSION}\\.$`)) });
+    await closeAllMemory();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { NodeHelpers, Workflow, type INodeParameters, type INodeProperties, type INodeType, type INodeTypeDescription, type INodeTypes } from 'n8n-workflow';
+import { LtstEmbeddingsApi } from '../../credentials/LtstEmbeddingsApi.credentials';
 import { LtstMemoryPostgresApi } from '../../credentials/LtstMemoryPostgresApi.credentials';
 import { LtstLogEvent } from '../../nodes/LtstLogEvent/LtstLogEvent.node';
 import { LtstMemoryMaintenance } from '../../nodes/LtstMemoryMaintenance/LtstMemoryMaintenance.node';
@@ -78,5 +81,15 @@ describe('the panels of Upsert Preference, Log Event and Memory Maintenance', ()
   it("says where to read the database facts, which n8n's editor drops from a passing credential test", () => {
     const notice = new LtstMemoryPostgresApi().properties.find((p) => p.type === 'notice');
     expect(notice?.displayName).toMatch(/PostgreSQL and pgvector versions and the schema version.*Memory Maintenance with Health/);
+  });
+});
+
+describe("the credentials' Docs links", () => {
+  it("open the README's Credentials section", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    expect(readme).toMatch(/^### Credentials$/m);
+    for (const credential of [new LtstMemoryPostgresApi(), new LtstEmbeddingsApi()]) {
+      expect(credential.documentationUrl).toBe('https://www.npmjs.com/package/n8n-nodes-ltst-memory#credentials');
+    }
   });
 });
