@@ -2,6 +2,7 @@ import type { Queryable } from '../db/database';
 import type { MemoryContext } from '../memory/context';
 import { MESSAGE_COLUMNS, type MessageRow } from '../memory/messages';
 import { pickQueryTerms, type QueryTerm } from './bounds';
+import { bm25Idf } from './scoring';
 import type { NormalizedRequest } from './request';
 
 /** A candidate message with the evidence each retriever found for it. */
@@ -30,6 +31,13 @@ export interface TextSearch {
 }
 
 const COLUMNS = `${MESSAGE_COLUMNS}, relevance_score`;
+
+/**
+ * Most matches of a whole-user search that ts_rank_cd ranks: a term most messages have must not cost
+ * a rank per message. Ranked first by the weight of the query terms they hold, from the term index
+ * alone; a conversation of LoCoMo (at most 700 turns) never has more.
+ */
+export const PRE_RANK_LIMIT = 1_000;
 
 /**
  * The WHERE clause shared by both retrievers: always the user (isolation), then scope, time,
@@ -76,16 +84,41 @@ export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vector
   return rows.sort((a, b) => a.distance - b.distance).map((row) => ({ row, similarity: 1 - Number(row.distance) }));
 }
 
-/** The query's distinct stemmed terms with their frequencies, and the statistics of the searched messages. */
-async function termStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[]): Promise<{ terms: QueryTerm[]; documents: number; averageLength: number }> {
+/**
+ * Whether a search covers all of the user's messages (no session scope, time, role or type filter):
+ * then the user's term index (ltst_message_terms, migration 0007) and statistics serve it.
+ */
+const searchesWholeUser = (request: NormalizedRequest) => request.scope === 'user' && !request.from && !request.to && !request.roles && !request.messageTypes;
+
+const QUERY_TERMS = `SELECT lexeme AS term, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(to_tsvector('english', $1))`;
+
+type StatisticsRow = { n: number; avg_length: number; terms: [string, number, number][] };
+
+/**
+ * Over all of the user's messages: counts kept by the message triggers, and each query term's
+ * document frequency counted in the term index (an index range per term, whatever the user's size).
+ */
+async function wholeUserStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string): Promise<StatisticsRow> {
+  const { rows } = await tx.query<StatisticsRow>(
+    `WITH terms AS (${QUERY_TERMS})
+     SELECT coalesce(s.message_count, 0)::int AS n,
+            (CASE WHEN s.message_count > 0 THEN s.term_total::float8 / s.message_count ELSE 0 END)::float8 AS avg_length,
+            (SELECT coalesce(jsonb_agg(jsonb_build_array(t.term, t.tf,
+                      (SELECT count(*) FROM ${ctx.schema}.ltst_message_terms x WHERE x.user_id = $2 AND x.term = t.term))), '[]')
+               FROM terms t) AS terms
+       FROM (SELECT 1) one LEFT JOIN ${ctx.schema}.ltst_user_state s ON s.user_id = $2`,
+    [query, request.userId],
+  );
+  return rows[0];
+}
+
+/** Over the messages the filters leave: one pass over them, whatever the number of terms. */
+async function filteredStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[]): Promise<StatisticsRow> {
   const values: unknown[] = [query];
   const where = filters(request, exclude, values);
-  // One pass over the searched messages, whatever the number of terms: their lexemes are hash-joined
-  // to the query's (one count per term took 387 s for 1,000 terms over 5,000 messages).
-  const { rows } = await tx.query<{ n: number; avg_length: number; terms: [string, number, number][] }>(
-    `WITH terms AS (
-       SELECT lexeme AS term, coalesce(array_length(positions, 1), 1) AS tf FROM unnest(to_tsvector('english', $1))
-     ), scoped AS (
+  // Their lexemes are hash-joined to the query's (one count per term took 387 s for 1,000 terms over 5,000 messages).
+  const { rows } = await tx.query<StatisticsRow>(
+    `WITH terms AS (${QUERY_TERMS}), scoped AS (
        SELECT m.content_tsv FROM ${ctx.schema}.conversation_messages m WHERE ${where}
      ), df AS (
        SELECT lexeme AS term, count(*)::int AS df
@@ -97,7 +130,16 @@ async function termStatistics(tx: Queryable, ctx: MemoryContext, request: Normal
             (SELECT coalesce(jsonb_agg(jsonb_build_array(t.term, t.tf, coalesce(df.df, 0))), '[]') FROM terms t LEFT JOIN df USING (term)) AS terms`,
     values,
   );
-  const [{ n, avg_length, terms }] = rows;
+  return rows[0];
+}
+
+/**
+ * The query's distinct stemmed terms with their frequencies, and the statistics BM25 needs. A search
+ * of the whole user takes them over all of the user's messages (the recent window included), a
+ * filtered one over the messages it searches.
+ */
+async function termStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[]): Promise<{ terms: QueryTerm[]; documents: number; averageLength: number }> {
+  const { n, avg_length, terms } = searchesWholeUser(request) ? await wholeUserStatistics(tx, ctx, request, query) : await filteredStatistics(tx, ctx, request, query, exclude);
   return {
     terms: terms.map(([term, queryFrequency, documentFrequency]) => ({ term, queryFrequency: Number(queryFrequency), documentFrequency: Number(documentFrequency) })),
     documents: Number(n),
@@ -118,16 +160,25 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
   if (searched.length === 0) return { candidates: [], ...result };
 
   const values: unknown[] = [searched.map((t) => t.term)];
-  const where = filters(request, exclude, values);
+  const where = filters(request, exclude, values); // its first value, $2, is the user
+  // The whole user: the matches come from the term index, the PRE_RANK_LIMIT with the most weight of
+  // query terms (the sum of their idf) first. Filtered: from the user's rows (the GIN index cannot
+  // serve tsvector @@ tsquery under row-level security, see migration 0007).
+  const matching = searchesWholeUser(request)
+    ? `(SELECT t.message_id FROM unnest($1::text[], $${values.push(searched.map((t) => bm25Idf(documents, t.documentFrequency)))}::float8[]) w(term, idf)
+          JOIN ${ctx.schema}.ltst_message_terms t ON t.user_id = $2 AND t.term = w.term
+         GROUP BY t.message_id ORDER BY sum(w.idf) DESC, t.message_id DESC LIMIT ${PRE_RANK_LIMIT}) hit
+         JOIN ${ctx.schema}.conversation_messages m ON m.message_id = hit.message_id CROSS JOIN search
+        WHERE ${where}`
+    : `${ctx.schema}.conversation_messages m, search WHERE ${where} AND m.content_tsv @@ search.q`;
   // ts_rank_cd (which favours messages where several terms come close) chooses the candidates:
   // pre-ranking by BM25 instead lost 1 point of LoCoMo recall_any@5 to short one-word matches.
   const { rows } = await tx.query<MessageRow & { relevance_score: number; tf: Record<string, number>; len: number }>(
-    `WITH search AS (
+    `WITH search AS MATERIALIZED (
        SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS q FROM unnest($1::text[]) term
      ), matches AS (
-       SELECT m.* FROM ${ctx.schema}.conversation_messages m, search
-        WHERE ${where} AND m.content_tsv @@ search.q
-        ORDER BY ts_rank_cd(m.content_tsv, search.q) DESC LIMIT ${limit}
+       SELECT m.* FROM ${matching}
+        ORDER BY ts_rank_cd(m.content_tsv, search.q) DESC, m.message_id LIMIT ${limit}
      )
      SELECT ${COLUMNS.replace(/\s+/g, ' ').split(', ').map((column) => `m.${column}`).join(', ')},
             (SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 1)) FROM unnest(m.content_tsv) u WHERE u.lexeme = ANY($1::text[])) AS tf,

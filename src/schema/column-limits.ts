@@ -15,6 +15,7 @@ export const VARCHAR_LIMITS = {
   event_ledger: { event_type: 255, status: 20, user_id: 255 },
   ltst_user_state: { user_id: 255 },
   ltst_erased_users: { user_hash: 64 },
+  ltst_message_terms: { user_id: 255 },
 } as const satisfies Record<string, Record<string, number>>;
 
 /** Ids of users and sessions: every table stores them in varchar(255). */

@@ -12,6 +12,7 @@ export const EXPECTED_TABLES = [
   'ltst_meta',
   'ltst_user_state',
   'ltst_erased_users',
+  'ltst_message_terms',
 ];
 
 export const EXPECTED_VIEWS = ['session_summary', 'user_preference_summary'];
@@ -38,6 +39,7 @@ export const ROW_SECURITY_TABLES = [
   'session_relationships',
   'memory_performance_metrics',
   'ltst_user_state',
+  'ltst_message_terms',
 ];
 
 /** The policy every table of ROW_SECURITY_TABLES carries. */
@@ -105,6 +107,7 @@ export const EXPECTED_INDEXES = [
   'idx_event_ledger_status',
   'idx_event_ledger_lease_expires',
   'idx_event_ledger_user_id',
+  'idx_ltst_message_terms_user_term',
 ];
 
 /** Present only once pgvector is installed and its migration has run. */

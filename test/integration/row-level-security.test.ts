@@ -65,6 +65,7 @@ describe.each(testTargets(__filename))('row-level security on $name', ({ name, c
       session_relationships: ['alice'],
       memory_performance_metrics: ['alice'],
       ltst_user_state: ['alice'],
+      ltst_message_terms: ['alice'],
     });
     expect(touched).toBe(2);
     expect(refusedInsert).toBe('42501');

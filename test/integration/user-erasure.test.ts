@@ -38,7 +38,7 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
     await chat.retrieveContext({ userId: 'dana', query: 'diagnosis' });
     await chat.logEvent({ eventType: 'followup', userId: 'dana', eventData: { about: 'flu' } });
     await chat.logEvent({ eventType: 'followup', userId: 'erin' });
-    expect(Object.keys(await rowsOf('dana')).sort()).toEqual(['conversation_messages', 'conversation_sessions', 'event_ledger', 'ltst_user_state', 'memory_retrieval_cache']);
+    expect(Object.keys(await rowsOf('dana')).sort()).toEqual(['conversation_messages', 'conversation_sessions', 'event_ledger', 'ltst_message_terms', 'ltst_user_state', 'memory_retrieval_cache']);
 
     const deleted = await maintenance.deleteUserData('dana');
     expect(deleted).toMatchObject({ messages: 1, sessions: 1, events: 1 });

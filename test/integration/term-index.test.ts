@@ -1,0 +1,111 @@
+import { closeAllMemory, openMemory } from '../../src';
+import type { MemoryConfig } from '../../src/config';
+import { PRE_RANK_LIMIT } from '../../src/retrieval/search';
+import { dropSchema, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
+
+/**
+ * The term index (migration 0007) serves full-text search of a whole user in time proportional to
+ * the matches. These tests hold it equal to what a scan of the messages says, through every write
+ * and deletion, and show that a search through it finds what the scan finds.
+ */
+
+/** What the index and the per-user statistics hold, and what a scan of the messages says they should. */
+async function indexAgainstScan(config: MemoryConfig) {
+  const s = `"${config.schema}"`;
+  return onDatabase(config, async (db) => {
+    const terms = async (sql: string) => (await db.query<{ entry: string }>(`${sql} ORDER BY 1`)).rows.map((row) => row.entry);
+    const indexed = await terms(`SELECT concat_ws(' ', message_id, term, user_id, frequency) AS entry FROM ${s}.ltst_message_terms`);
+    const scanned = await terms(
+      `SELECT concat_ws(' ', m.message_id, t.lexeme, m.user_id, coalesce(array_length(t.positions, 1), 1)) AS entry
+         FROM ${s}.conversation_messages m CROSS JOIN LATERAL unnest(m.content_tsv) t`,
+    );
+    const kept = await terms(`SELECT concat_ws(' ', user_id, message_count, term_total) AS entry FROM ${s}.ltst_user_state WHERE message_count > 0`);
+    const counted = await terms(`SELECT concat_ws(' ', user_id, count(*), sum(length(content_tsv))) AS entry FROM ${s}.conversation_messages GROUP BY user_id`);
+    return { indexed, scanned, kept, counted };
+  });
+}
+
+async function expectIndexMatchesScan(config: MemoryConfig) {
+  const { indexed, scanned, kept, counted } = await indexAgainstScan(config);
+  expect(indexed.length).toBeGreaterThan(0);
+  expect(indexed).toEqual(scanned);
+  expect(kept).toEqual(counted);
+}
+
+const turn = (userId: string, sessionId: string, content: string) => ({ userId, sessionId, role: 'human' as const, content });
+
+describe.each(testTargets(__filename))('the term index on $name', ({ config }) => {
+  useFreshSchema(config);
+  const store = () => openMemory(config);
+
+  it('follows every insert and deletion, and the statistics with it', async () => {
+    await store().storeMessages([
+      turn('ada', 'ada-1', 'I prefer green tea in the morning, green tea every morning'),
+      turn('ada', 'ada-1', 'The garden needs water'),
+      turn('ada', 'ada-2', 'Tea with lemon is fine too'),
+      turn('bob', 'bob-1', 'Bob likes coffee, black coffee'),
+    ]);
+    await store().storeMessage(turn('bob', 'bob-1', 'and no sugar in the coffee'));
+    await store().storeMessage(turn('ada', 'ada-1', '!!! ...')); // no lexeme at all
+    await expectIndexMatchesScan(config);
+
+    // A session removed with its messages (as archiving does), by the foreign key's cascade.
+    await onDatabase(config, (db) => db.query(`DELETE FROM "${config.schema}".conversation_sessions WHERE session_id = 'ada-2'`));
+    await expectIndexMatchesScan(config);
+
+    await store().deleteUserData('bob');
+    await expectIndexMatchesScan(config);
+    const bobsTerms = await onDatabase(config, async (db) => (await db.query(`SELECT 1 FROM "${config.schema}".ltst_message_terms WHERE user_id = 'bob'`)).rows.length);
+    expect(bobsTerms).toBe(0);
+  });
+
+  it('finds, through the index, what a scan of the user finds (same messages, same scores)', async () => {
+    const user = 'searcher';
+    const texts = [
+      'We hiked up the mountain trail at dawn',
+      'The mountain lake was freezing cold',
+      'I bought new hiking boots for the trail',
+      'My sister visited the lake house last summer',
+      'Dinner was pasta with a glass of red wine',
+      'The trail map showed a shortcut to the lake',
+    ];
+    await store().storeMessages(texts.map((content, i) => turn(user, `searcher-${i % 2}`, content)));
+    const ask = (extra: object) => store().retrieveContext({ userId: user, query: 'mountain trail to the lake', topK: 10, useCache: false, ...extra });
+    const throughIndex = await ask({});
+    // A role filter that keeps every message takes the filtered path, a scan of the user's rows.
+    const throughScan = await ask({ roles: ['human', 'ai', 'system', 'tool'] });
+    const found = (bundle: Awaited<ReturnType<typeof ask>>) => bundle.relevantMessages.map((m) => [m.content, m.scores.text]);
+    expect(found(throughIndex).length).toBe(5);
+    expect(found(throughIndex)).toEqual(found(throughScan));
+  });
+
+  it('still finds the rare term among more than PRE_RANK_LIMIT matches of a common one', async () => {
+    const user = 'prolific';
+    const common = Array.from({ length: PRE_RANK_LIMIT + 200 }, (_, i) => turn(user, `prolific-${i % 7}`, `weather report number ${i}`));
+    for (let i = 0; i < common.length; i += 500) await store().storeMessages(common.slice(i, i + 500));
+    await store().storeMessage(turn(user, 'prolific-rare', 'the weather on the volcano island'));
+    const bundle = await store().retrieveContext({ userId: user, query: 'weather volcano', topK: 3, useCache: false });
+    // Ranked first by the weight of the query terms it holds, the one message with the rare term is never cut.
+    expect(bundle.relevantMessages[0].content).toBe('the weather on the volcano island');
+  });
+});
+
+describe.each(testTargets(`${__filename}-upgrade`))('migration 0007 on $name', ({ config }) => {
+  afterAll(async () => {
+    await dropSchema(config);
+    await closeAllMemory();
+  });
+
+  it('indexes the messages stored before it', async () => {
+    await dropSchema(config);
+    await openMemory(config).migrate();
+    await openMemory(config).storeMessages([turn('early', 'early-1', 'Stored before the term index existed'), turn('later', 'later-1', 'So was this one')]);
+    const s = `"${config.schema}"`;
+    // As version 6 left it: no term index, no term totals.
+    await onDatabase(config, (db) =>
+      db.exec(`DROP TABLE ${s}.ltst_message_terms; ALTER TABLE ${s}.ltst_user_state DROP COLUMN term_total; DELETE FROM ${s}.ltst_schema_migrations WHERE version = 7;`),
+    );
+    expect(await openMemory(config).migrate()).toMatchObject({ applied: ['0007_term_index'] });
+    await expectIndexMatchesScan(config);
+  });
+});
