@@ -9,7 +9,7 @@
 //
 // --only runs the phases named (scales includes the full retrieveContext at the largest scale up to
 // 100,000) and writes bench/results/compare-<phases>.json unless --name is given (`--only long-query`
-// takes about a minute, `--only row-security` about two, `--only chat-turn` about three); --only-scales runs the scales alone and writes compare.json unless --name.
+// takes about a minute, `--only row-security` about two, `--only chat-turn` three to four); --only-scales runs the scales alone and writes compare.json unless --name.
 // Default url: LTST_BENCH_DATABASE_URL, else LTST_TEST_DATABASE_URL. It works only in schemas named
 // ltst_bench_cmp_* (dropped before and after). Writes bench/results/<name>.json and prints a
 // markdown table (the one in the README).

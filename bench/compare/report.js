@@ -101,8 +101,9 @@ function rowSecurityTable({ rowSecurity: r }) {
   ].join('\n');
 }
 
-function chatTurnTable({ chatTurn: c }) {
-  if (!c) return '';
+function chatTurnTable({ chatTurn, parameters }) {
+  if (!chatTurn) return '';
+  const c = { ...chatTurn, repeats: parameters.repeats };
   const pair = (f) => `${ms(f.p50)} / ${ms(f.p95)}`;
   const rows = c.lengths.map((length) => {
     const f = c.sessions[length];
@@ -123,7 +124,7 @@ function chatTurnTable({ chatTurn: c }) {
   });
   const embedding = c.lengths.map((length) => `${n(length)}: ${c.sessions[length].embeddingMsPerTurn.p50} ms`).join(', ');
   return [
-    `Chat turn: load what the model should see, then save the user's message and the reply, in sessions of ${c.lengths.map((l) => n(l)).join(', ')} messages (one user each) in tables shared with ${n(c.others)} ${c.source} messages of ${c.otherSessions} other users; every turn appends a new ${c.source} turn, so the next load sees it; ${c.sessions[c.lengths[0]].turnsPerRound} turns per run after ${c.warmupTurns} warm-up turns. LTST: retrieveContext (recent window ${c.request.recentLimit}, top ${c.request.topK} hybrid recall, the query the new human message, cache on) then storeMessages of the two messages; n8n's Postgres Chat Memory: BufferWindowMemory (k ${c.windowK}) loadMemoryVariables then saveContext. p50 / p95 in ms:`,
+    `Chat turn: load what the model should see, then save the user's message and the reply, in sessions of ${c.lengths.map((l) => n(l)).join(', ')} messages (one user each) in tables shared with ${n(c.others)} ${c.source} messages of ${c.otherSessions} other users; every turn appends a new ${c.source} turn, so the next load sees it (a session grows by ${n(2 * (c.warmupTurns + c.sessions[c.lengths[0]].turnsPerRound * c.repeats))} messages over the phase); ${c.sessions[c.lengths[0]].turnsPerRound} turns per run after ${c.warmupTurns} warm-up turns. LTST: retrieveContext (recent window ${c.request.recentLimit}, top ${c.request.topK} hybrid recall, the query the new human message, cache on) then storeMessages of the two messages; n8n's Postgres Chat Memory: BufferWindowMemory (k ${c.windowK}) loadMemoryVariables then saveContext. p50 / p95 in ms:`,
     '',
     `| session length | LTST Memory | n8n Postgres Chat Memory | LTST / n8n (p50 / p95) |${c.pglite ? ' LTST on embedded PGlite | n8n on PGlite, over pglite-socket (LTST / n8n, p50) |' : ''} LTST cache hits | goal: no slower |`,
     `| --- | --- | --- | --- |${c.pglite ? ' --- | --- |' : ''} --- | --- |`,
