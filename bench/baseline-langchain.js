@@ -77,6 +77,16 @@ async function openBaseline({ url, schema, dimensions, typedColumn = false }) {
       return s;
     };
     await new PostgresChatMessageHistory({ pool, sessionId: '-', tableName: chatTable }).ensureTable();
+    // One BufferWindowMemory per session and k, as the node builds it.
+    const windowMemory = (sessionId, k) => {
+      const s = session(sessionId);
+      let memory = s.memories.get(k);
+      if (!memory) {
+        memory = new BufferWindowMemory({ chatHistory: s.chatHistory, k, returnMessages: true, memoryKey: 'chat_history', inputKey: 'input', outputKey: 'output' });
+        s.memories.set(k, memory);
+      }
+      return memory;
+    };
 
     // Vectors: PGVectorStore 1.1.27 takes schemaName and quotes "schema"."table" itself. No collection, cosine,
     // no dimensions on the column: the options n8n's node passes with its defaults.
@@ -104,14 +114,13 @@ async function openBaseline({ url, schema, dimensions, typedColumn = false }) {
 
       // n8n's node: memoryKey chat_history, returnMessages, inputKey input, outputKey output, k = contextWindowLength.
       async loadWindow(sessionId, k = 5) {
-        const s = session(sessionId);
-        let memory = s.memories.get(k);
-        if (!memory) {
-          memory = new BufferWindowMemory({ chatHistory: s.chatHistory, k, returnMessages: true, memoryKey: 'chat_history', inputKey: 'input', outputKey: 'output' });
-          s.memories.set(k, memory);
-        }
-        const { chat_history: messages } = await memory.loadMemoryVariables({});
+        const { chat_history: messages } = await windowMemory(sessionId, k).loadMemoryVariables({});
         return messages.map((m) => ({ role: m.getType(), content: m.content }));
+      },
+
+      // What n8n's agent does after the model answered: saveContext, i.e. addUserMessage then addAIMessage (two INSERTs).
+      async saveTurn(sessionId, input, output, k = 5) {
+        await windowMemory(sessionId, k).saveContext({ input }, { output });
       },
 
       // One addVectors call, as n8n's insert does with all its documents; LangChain splits it into INSERTs of 500 rows.

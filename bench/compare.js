@@ -5,11 +5,11 @@
 //
 //   node bench/compare.js [--url postgres://...] [--repeats 3] [--ingest 10000]
 //                         [--scales 10000,100000] [--seed 42] [--skip-embeddings] [--only-scales] [--name compare]
-//                         [--only ingest,window,scales,long-query,row-security,embeddings]
+//                         [--only ingest,window,scales,long-query,row-security,chat-turn,embeddings]
 //
 // --only runs the phases named (scales includes the full retrieveContext at the largest scale up to
 // 100,000) and writes bench/results/compare-<phases>.json unless --name is given (`--only long-query`
-// takes about a minute, `--only row-security` about two); --only-scales runs the scales alone and writes compare.json unless --name.
+// takes about a minute, `--only row-security` about two, `--only chat-turn` three to four); --only-scales runs the scales alone and writes compare.json unless --name.
 // Default url: LTST_BENCH_DATABASE_URL, else LTST_TEST_DATABASE_URL. It works only in schemas named
 // ltst_bench_cmp_* (dropped before and after). Writes bench/results/<name>.json and prints a
 // markdown table (the one in the README).
@@ -25,10 +25,11 @@ const { retrievePhase } = require('./compare/retrieve');
 const { embeddingsPhase } = require('./compare/embeddings');
 const { longQueryPhase } = require('./compare/long-query');
 const { rowSecurityPhase } = require('./compare/row-security');
+const { chatTurnPhase } = require('./compare/chat-turn');
 const { markdown } = require('./compare/report');
 const { langchainVersions } = require('./baseline-langchain');
 
-const PHASES = ['ingest', 'window', 'scales', 'long-query', 'row-security', 'embeddings'];
+const PHASES = ['ingest', 'window', 'scales', 'long-query', 'row-security', 'chat-turn', 'embeddings'];
 
 function parseArgs(argv) {
   const args = { url: process.env.LTST_BENCH_DATABASE_URL || process.env.LTST_TEST_DATABASE_URL, repeats: 3, ingest: 10_000, scales: [10_000, 100_000], seed: 42, embeddings: true, onlyScales: false, only: null, name: undefined };
@@ -96,6 +97,7 @@ async function main() {
   }
   if (runs('long-query')) result.longQuery = await longQueryPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
   if (runs('row-security')) result.rowSecurity = await rowSecurityPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
+  if (runs('chat-turn')) result.chatTurn = await chatTurnPhase({ url: args.url, repeats: args.repeats, seed: args.seed });
   if (runs('embeddings')) result.embeddings = await embeddingsPhase({ repeats: args.repeats });
   result.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   result.runSeconds = Math.round((performance.now() - started) / 1000);

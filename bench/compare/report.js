@@ -101,6 +101,45 @@ function rowSecurityTable({ rowSecurity: r }) {
   ].join('\n');
 }
 
+function chatTurnTable({ chatTurn, parameters }) {
+  if (!chatTurn) return '';
+  const c = { ...chatTurn, repeats: parameters.repeats };
+  const pair = (f) => `${ms(f.p50)} / ${ms(f.p95)}`;
+  const rows = c.lengths.map((length) => {
+    const f = c.sessions[length];
+    const r50 = f.ltst.turn.p50.median / f.n8n.turn.p50.median;
+    const r95 = f.ltst.turn.p95.median / f.n8n.turn.p95.median;
+    const onPglite = f.n8nPglite ? ` ${pair(f.pglite.turn)} | ${pair(f.n8nPglite.turn)} (${(f.pglite.turn.p50.median / f.n8nPglite.turn.p50.median).toFixed(2)}) |` : ` ${pair(f.pglite.turn)} | |`;
+    const pglite = c.pglite ? onPglite : '';
+    return `| ${n(length)} | ${pair(f.ltst.turn)} | ${pair(f.n8n.turn)} | ${r50.toFixed(2)} / ${r95.toFixed(2)} |${pglite} ${(100 * f.cacheHitRate).toFixed(0)} % | p50 ${verdict(r50 <= 1)}, p95 ${verdict(r95 <= 1)} |`;
+  });
+  const parts = c.lengths.map((length) => {
+    const f = c.sessions[length];
+    const pglite = c.pglite ? ` ${pair(f.pglite.load)} | ${pair(f.pglite.save)} | ${f.n8nPglite ? `${pair(f.n8nPglite.load)} | ${pair(f.n8nPglite.save)}` : ' |'} |` : '';
+    return `| ${n(length)} | ${pair(f.ltst.load)} | ${pair(f.ltst.save)} | ${pair(f.n8n.load)} | ${pair(f.n8n.save)} |${pglite}`;
+  });
+  const profile = c.lengths.map((length) => {
+    const p = c.sessions[length].profile;
+    return `${n(length)}: ${p.totalMs} ms = embedding ${p.embeddingMs} + search ${p.searchMs} + rest ${(p.totalMs - p.embeddingMs - p.searchMs).toFixed(2)}, ${p.candidates.vector} vector / ${p.candidates.text} text candidates, ${p.termsSearched} terms searched`;
+  });
+  const embedding = c.lengths.map((length) => `${n(length)}: ${c.sessions[length].embeddingMsPerTurn.p50} ms`).join(', ');
+  return [
+    `Chat turn: load what the model should see, then save the user's message and the reply, in sessions of ${c.lengths.map((l) => n(l)).join(', ')} messages (one user each) in tables shared with ${n(c.others)} ${c.source} messages of ${c.otherSessions} other users; every turn appends a new ${c.source} turn, so the next load sees it (a session grows by ${n(2 * (c.warmupTurns + c.sessions[c.lengths[0]].turnsPerRound * c.repeats))} messages over the phase); ${c.sessions[c.lengths[0]].turnsPerRound} turns per run after ${c.warmupTurns} warm-up turns. LTST: retrieveContext (recent window ${c.request.recentLimit}, top ${c.request.topK} hybrid recall, the query the new human message, cache on) then storeMessages of the two messages; n8n's Postgres Chat Memory: BufferWindowMemory (k ${c.windowK}) loadMemoryVariables then saveContext. p50 / p95 in ms:`,
+    '',
+    `| session length | LTST Memory | n8n Postgres Chat Memory | LTST / n8n (p50 / p95) |${c.pglite ? ' LTST on embedded PGlite | n8n on PGlite, over pglite-socket (LTST / n8n, p50) |' : ''} LTST cache hits | goal: no slower |`,
+    `| --- | --- | --- | --- |${c.pglite ? ' --- | --- |' : ''} --- | --- |`,
+    ...rows,
+    '',
+    'Each part of the turn, p50 / p95 in ms:',
+    '',
+    `| session length | LTST load (retrieveContext) | LTST save (storeMessages) | n8n load (loadMemoryVariables) | n8n save (saveContext) |${c.pglite ? ' PGlite: LTST load | LTST save | n8n load | n8n save |' : ''}`,
+    `| --- | --- | --- | --- | --- |${c.pglite ? ' --- | --- | --- | --- |' : ''}`,
+    ...parts,
+    '',
+    `Where retrieveContext's time goes (bundle.stats, mean per turn; the rest is the cache lookup, schema info and opening the transaction; the cache write and the commit come after totalMs), by session length: ${profile.join('; ')}. The same retrieveContext without the cache (useCache false, run after each turn with its query), p50 / p95: ${c.lengths.map((length) => `${n(length)}: ${c.sessions[length].ltstLoadWithoutCache.p50} / ${c.sessions[length].ltstLoadWithoutCache.p95} ms`).join(', ')}. Embedding (the bench's hashing embedder, query and the two stored messages) per turn, p50: ${embedding}; it is included in LTST's figures, not subtracted.`,
+  ].join('\n');
+}
+
 function embeddingsLine({ embeddings: e }) {
   if (!e) return '';
   return `Local embedder (${e.embedder}): ${fig(e.batchedPerSecond)} sentences/s in calls of 512, ${fig(e.oneByOnePerSecond)} one per call (${e.sentenceWords}-word sentences); first call with the model load ${n(e.firstCallMs)} ms.`;
@@ -109,7 +148,7 @@ function embeddingsLine({ embeddings: e }) {
 function markdown(result) {
   const v = result.versions;
   const head = `${result.date.slice(0, 10)}, \`${result.command}\`, ${result.machine.cpus} cores, node ${result.machine.node}, PostgreSQL ${v.postgres} with pgvector ${v.pgvector} on the same machine (shared_buffers ${v.settings.shared_buffers}), @langchain/community ${v.community}, @langchain/classic ${v.classic}; median [min-max] of ${result.parameters.repeats} runs.`;
-  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), longQueryTable(result), rowSecurityTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
+  return [head, ingestTable(result), windowTable(result), scaleTable(result), retrieveTable(result), longQueryTable(result), rowSecurityTable(result), chatTurnTable(result), embeddingsLine(result)].filter(Boolean).join('\n\n');
 }
 
 module.exports = { markdown };
