@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database';
-import { invalidInput, LtstError } from '../errors';
+import { errorCode, invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwner, sessionExists } from './ownership';
@@ -208,6 +208,31 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   return batch.map((m) => (fresh[freshAt] === m ? stored[freshAt++] : { ...(existing.get(keyOf(m) as string) as StoredMessage), duplicate: true }));
 }
 
+/** Raised by ltst_append_messages (migration 0008) before it writes: the batch needs the general path. */
+const NOT_A_PLAIN_APPEND = 'LT001';
+
+/**
+ * The common case in one round trip: messages to one session that exists and is the caller's, no
+ * parent, keys new or naming the very same message (ltst_append_messages, migration 0008, which
+ * locks the session and keeps every guarantee of storeBatch). Undefined when the batch is anything
+ * else, or the schema has no such function (no pgvector): storeBatch then handles it.
+ */
+async function appendToSession(db: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
+  const [first] = batch;
+  if (!info.hasEmbedding || batch.some((m) => m.sessionId !== first.sessionId || m.userId !== first.userId || m.parentMessageId !== null)) return undefined;
+  const column = <K extends keyof PreparedMessage>(key: K) => batch.map((m) => m[key]);
+  try {
+    const { rows } = await db.query<MessageRow & { duplicate: boolean }>(
+      `SELECT * FROM ${ctx.schema}.ltst_append_messages($1, $2, $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+      [first.sessionId, first.userId, column('role'), column('content'), column('messageType'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), column('embedding')],
+    );
+    return rows.map((row) => toMessage(row, row.duplicate));
+  } catch (error) {
+    if ((error instanceof LtstError ? error.sqlState : errorCode(error)) === NOT_A_PLAIN_APPEND) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Valid messages without an embedding get one from the configured embedder: one batched call,
  * before the transaction, so a slow API holds no connection.
@@ -235,7 +260,7 @@ export function messageOperations(ctx: MemoryContext) {
       async () => {
         const info = await schemaInfo(ctx);
         const batch = await withEmbeddings(ctx, info, prepareMessages(messages, info, ctx.options.maxContentBytes));
-        return ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
+        return (await ctx.run((db) => appendToSession(db, ctx, info, batch))) ?? ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
       },
       (stored) => stored.length,
     );

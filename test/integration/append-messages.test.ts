@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { closeAllMemory, openMemory } from '../../src';
+import { dropSchema, ltstErrorOf, serverUrl, testTargets, useFreshSchema } from '../helpers/databases';
+
+/**
+ * A chat turn stored into its existing session takes one statement (ltst_append_messages, migration
+ * 0008) and keeps every guarantee of the general path; anything else falls back to that path.
+ */
+
+const turn = (sessionId: string, role: 'human' | 'ai', content: string, idempotencyKey?: string) => ({ userId: 'ann', sessionId, role, content, idempotencyKey });
+
+describe.each(testTargets(__filename))('storing into an existing session on $name', ({ config }) => {
+  useFreshSchema(config);
+  const store = () => openMemory(config);
+
+  it('appends with gap-free indexes, returns a retried key as the stored message, and refuses a reused one', async () => {
+    const [opening] = await store().storeMessages([turn('s1', 'human', 'hello', 'k0')]); // creates the session: general path
+    const stored = await store().storeMessages([turn('s1', 'human', 'I like tea', 'k1'), turn('s1', 'ai', 'Noted', 'k2')]);
+    expect(stored.map((m) => [m.messageIndex, m.duplicate])).toEqual([[1, false], [2, false]]);
+    // A retry of the turn, and one new message after it.
+    const retried = await store().storeMessages([turn('s1', 'human', 'I like tea', 'k1'), turn('s1', 'ai', 'Noted', 'k2'), turn('s1', 'human', 'and you?', 'k3')]);
+    expect(retried.map((m) => [m.messageId, m.messageIndex, m.duplicate])).toEqual([
+      [stored[0].messageId, 1, true],
+      [stored[1].messageId, 2, true],
+      [expect.any(Number), 3, false],
+    ]);
+    expect(opening.messageIndex).toBe(0);
+    const conflict = await ltstErrorOf(store().storeMessages([turn('s1', 'ai', 'not noted', 'k2')]));
+    expect(conflict).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', itemIndex: 0, field: 'messages[0].idempotencyKey' });
+    const theirs = await ltstErrorOf(store().storeMessage({ userId: 'bob', sessionId: 's1', role: 'human', content: 'mine now' }));
+    expect(theirs.code).toBe('FORBIDDEN');
+    expect((await store().getMessages('ann', 's1', { limit: 10 })).map((m) => m.messageIndex)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('gives concurrent appends to one session distinct, consecutive indexes', async () => {
+    await store().storeMessage(turn('s2', 'human', 'start'));
+    await Promise.all(Array.from({ length: 8 }, (_, i) => store().storeMessages([turn('s2', 'human', `q${i}`), turn('s2', 'ai', `a${i}`)])));
+    const indexes = (await store().getMessages('ann', 's2', { limit: 100 })).map((m) => m.messageIndex);
+    expect(indexes).toEqual(Array.from({ length: 17 }, (_, i) => i));
+  });
+});
+
+(serverUrl ? describe : describe.skip)('a chat turn on PostgreSQL', () => {
+  const [{ config }] = testTargets(`${__filename}-statements`).filter((t) => t.name === 'postgres');
+  afterAll(async () => {
+    await dropSchema(config);
+    await closeAllMemory();
+  });
+
+  it('is one statement once its session exists', async () => {
+    await dropSchema(config);
+    const store = openMemory(config);
+    await store.migrate();
+    await store.storeMessage(turn('chat', 'human', 'first'));
+    const sent: string[] = [];
+    // Every statement the store sends (the schema facts and the user's scope are already known).
+    const real = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = args[0];
+      sent.push(typeof text === 'string' ? text : (text as { text: string }).text);
+      return (real as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof real;
+    try {
+      await store.storeMessages([turn('chat', 'human', 'I like tea', 'turn-1:h'), turn('chat', 'ai', 'Noted', 'turn-1:a')]);
+    } finally {
+      pg.Client.prototype.query = real;
+    }
+    expect(sent).toEqual([expect.stringMatching(/ltst_append_messages/)]);
+  });
+});
