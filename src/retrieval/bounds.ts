@@ -1,4 +1,3 @@
-import type { Queryable } from '../db/database';
 import { LtstError, errorCode } from '../errors';
 import { bm25Idf } from './scoring';
 
@@ -56,11 +55,6 @@ export function pickQueryTerms(terms: QueryTerm[], documents: number, max = MAX_
     .sort((a, b) => b.w - a.w || (a.t.term < b.t.term ? -1 : a.t.term > b.t.term ? 1 : 0))
     .slice(0, max)
     .map(({ t }) => t);
-}
-
-/** Limits every following statement of the transaction (PostgreSQL cancels it with SQLSTATE 57014). */
-export async function setStatementTimeout(tx: Queryable, timeoutMs: number): Promise<void> {
-  await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
 }
 
 const QUERY_CANCELED = '57014';

@@ -8,13 +8,13 @@ import { readRelatedSessions, type RelatedSession } from '../memory/relationship
 import { schemaInfo } from '../memory/schema-info';
 import { cleanText } from '../memory/validation';
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
-import { cachedBundle, storeBundle, userState } from './cache';
+import { lookUp, storeBundle, type CacheLookup } from './cache';
 import { documentChunks, type DocumentChunk } from './documents';
 import { neighbouringTurns } from './extras';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
-import { boundQuery, setStatementTimeout, timeoutError } from './bounds';
+import { boundQuery, timeoutError } from './bounds';
 import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, type Candidate, type TextSearch } from './search';
 
 export interface RelevantMessage extends StoredMessage {
@@ -97,7 +97,7 @@ function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch,
     .slice(0, request.topK);
 }
 
-async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, started: number): Promise<ContextBundle> {
+async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, state: CacheLookup, started: number): Promise<ContextBundle> {
   const now = ctx.options.clock();
   const info = await schemaInfo(ctx);
   // The query and its embedding come before the transaction: an embedding API call must not hold a connection.
@@ -111,16 +111,20 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
 
   try {
     return await ctx.transaction(async (tx) => {
-      await setStatementTimeout(tx, request.timeoutMs);
       const searchStarted = performance.now();
-      const { generation, messageCount } = await userState(tx, ctx, request.userId);
+      const { generation, messageCount } = state;
+      // The statement timeout and the session in one round trip.
+      const { rows } = await tx.query<SessionRow>(
+        `SELECT s.* FROM (SELECT set_config('statement_timeout', $1, true)) timeout LEFT JOIN ${ctx.schema}.conversation_sessions s ON s.session_id = $2`,
+        [String(request.timeoutMs), request.sessionId],
+      );
       let session: Session | null = null;
       let recent: StoredMessage[] = [];
       if (request.sessionId) {
-        const { rows } = await tx.query<SessionRow>(`SELECT * FROM ${ctx.schema}.conversation_sessions WHERE session_id = $1`, [request.sessionId]);
+        const found = rows[0].session_id === null ? undefined : rows[0];
         // Another user's session is invisible under row-level security: whether it exists decides.
-        if (rows[0] ? rows[0].user_id !== request.userId : await sessionExists(tx, ctx, request.sessionId)) throw forbiddenSession(request.sessionId);
-        session = rows[0] ? toSession(rows[0]) : null;
+        if (found ? found.user_id !== request.userId : await sessionExists(tx, ctx, request.sessionId)) throw forbiddenSession(request.sessionId);
+        session = found ? toSession(found) : null;
         if (session && request.recentLimit > 0) {
           const newest = await tx.query<MessageRow>(
             `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2`,
@@ -212,8 +216,9 @@ export function retrievalOperations(ctx: MemoryContext) {
         'retrieve_context',
         { userId: request.userId, sessionId: request.sessionId ?? undefined, parameters: keyed },
         async () => {
-          const hit = useCache ? ((await ctx.run((db) => cachedBundle(db, ctx, requestKey, request.userId, ctx.options.clock()))) as ContextBundle | undefined) : undefined;
-          const bundle = hit ? { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } } : await search(ctx, request, requestKey, started);
+          const state = await ctx.run((db) => lookUp(db, ctx, useCache ? requestKey : null, request.userId, ctx.options.clock()));
+          const hit = state.bundle as ContextBundle | undefined;
+          const bundle = hit ? { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } } : await search(ctx, request, requestKey, state, started);
           // What was recalled gains relevance, also when it came from the cache: written in the background.
           ctx.relevance.record(bundle.relevantMessages.map((m) => ({ messageId: m.messageId, score: m.score })));
           return bundle;

@@ -5,3 +5,5 @@ export const ALL_MIGRATIONS = loadMigrations().map((m) => `${String(m.version).p
 /** The ones that apply without pgvector. */
 export const WITHOUT_VECTOR = ALL_MIGRATIONS.filter((_, i) => !loadMigrations()[i].requiresVector);
 export const LATEST_VERSION = latestVersion();
+/** The ones that wait for pgvector. */
+export const VECTOR_ONLY = ALL_MIGRATIONS.filter((name) => !WITHOUT_VECTOR.includes(name));
