@@ -17,11 +17,14 @@ async function runOnce(url, messages) {
   result.ltstOneByOne = rate(await timed(async () => {
     for (const message of messages) await store.storeMessage(message);
   }));
+  // Closed first: its buffered metrics must not be written while the schema is dropped.
+  await store.close();
   store = await freshStore(url, SCHEMA);
   result.ltstBatched = rate(await timed(async () => {
     for (const batch of batches(messages, BATCH)) await store.storeMessages(batch);
   }));
   const withEmbedding = await withVectors(messages);
+  await store.close();
   store = await freshStore(url, SCHEMA);
   result.ltstBatchedWithVectors = rate(await timed(async () => {
     for (const batch of batches(withEmbedding, BATCH)) await store.storeMessages(batch);
