@@ -123,6 +123,8 @@ describe("n8n's editor in Chromium, started by npm start", () => {
   async function outputJson(): Promise<string> {
     const output = page.locator(`${id('ndv')} ${id('output-panel')}`);
     await output.locator(id('radio-button-json')).click();
+    // The JSON view renders after the switch: wait for its first key.
+    await output.getByText(/"\w+":/).first().waitFor();
     return (await output.innerText()).replace(/\s+/g, ' ');
   }
 
