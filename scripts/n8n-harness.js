@@ -320,6 +320,20 @@ function packPackage(pkgDir, outDir) {
   return path.join(dest, info[0].filename);
 }
 
+/**
+ * Packs the package in `pkgDir` and installs it into n8n's nodes folder (as the Community Nodes
+ * panel does); the tarball's temporary folder is removed either way (each is about 30 MB).
+ * @returns what installPackage returns
+ */
+function installFromSource(envOrUserFolder, pkgDir) {
+  const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-pack-'));
+  try {
+    return installPackage(envOrUserFolder, packPackage(pkgDir, packDir));
+  } finally {
+    fs.rmSync(packDir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Import / execute
 
@@ -472,6 +486,7 @@ module.exports = {
   runN8nAsync,
   installPackage,
   packPackage,
+  installFromSource,
   importWorkflow,
   importCredentials,
   executeWorkflow,

@@ -10,7 +10,6 @@
  *   LTST_N8N_BROKER_PORT   n8n's task runner broker port (default: any free port; 5679 may be taken)
  */
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const net = require('net');
 const http = require('http');
@@ -123,13 +122,8 @@ async function main() {
   log(`n8n user folder: ${userFolder}`);
 
   // Reinstall the freshly built package every time (as an update from the panel would).
-  const packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-start-pack-'));
-  try {
-    const pkg = h.installPackage(env, h.packPackage(ROOT, packDir));
-    log(`installed ${pkg.name}@${pkg.version} into ${path.join(env.n8nFolder, 'nodes')}`);
-  } finally {
-    fs.rmSync(packDir, { recursive: true, force: true });
-  }
+  const pkg = h.installFromSource(env, ROOT);
+  log(`installed ${pkg.name}@${pkg.version} into ${path.join(env.n8nFolder, 'nodes')}`);
 
   // Imports upsert by id: re-running refreshes the examples and the credential without duplicating
   // them, and leaves every other workflow and credential alone.

@@ -206,7 +206,7 @@ describe("n8n's retry of a failed execution, in a running n8n (REST API), embedd
     env = await n8n.createEnv({
       vars: { NODE_ENV: 'production', N8N_LISTEN_ADDRESS: '127.0.0.1', N8N_SECURE_COOKIE: 'false', N8N_DISABLED_MODULES: 'mcp-registry' },
     });
-    n8n.installPackage(env, n8n.packPackage(ROOT));
+    n8n.installFromSource(env, ROOT);
     const file = (name: string, content: object) => {
       fs.writeFileSync(path.join(work, name), JSON.stringify(content));
       return path.join(work, name);

@@ -78,7 +78,7 @@ export function withN8n(target: MemoryTarget = 'embedded', name = 'e2e'): N8nWit
     if (target === 'server') await dropSchema(memory);
     // Jest sets NODE_ENV=test, under which n8n's CLI prints nothing: run it as in production.
     env = await n8n.createEnv({ vars: { NODE_ENV: 'production' } });
-    n8n.installPackage(env, n8n.packPackage(ROOT));
+    n8n.installFromSource(env, ROOT);
     importCredentials([{ id: 'ltstMemoryCred01', name: 'LTST Memory', type: 'ltstMemoryPostgresApi', data }]);
   }, 120_000);
   // The test reads the embedded folder after n8n ran; it lets go of it before the next n8n process opens it.

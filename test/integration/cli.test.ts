@@ -27,12 +27,19 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 // several of them in one test pass 60 s on a busy two-core machine.
 jest.setTimeout(180_000);
 
-const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+const folders: string[] = [];
+const tmp = (prefix: string) => {
+  folders.push(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  return folders[folders.length - 1];
+};
 
 beforeAll(() => {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it first)`);
 });
-afterAll(() => closeAllMemory());
+afterAll(async () => {
+  await closeAllMemory();
+  for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+});
 
 describe('ltst-memory CLI on the embedded database', () => {
   it('migrates the default schema (public), then reports it healthy; a second migrate does nothing', async () => {

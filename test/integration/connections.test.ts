@@ -42,11 +42,16 @@ describe('connection errors a user can act on', () => {
   });
 
   it('names the embedded folder that cannot be opened', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-')), 'not-a-folder');
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'ltst-'));
+    const file = path.join(folder, 'not-a-folder');
     fs.writeFileSync(file, 'x');
-    const error = await failure({ embedded: { dataDir: file } });
-    expect(error.code).toBe('CONNECTION_FAILED');
-    expect(error.message).toContain(`Cannot connect to the embedded database (${file})`);
+    try {
+      const error = await failure({ embedded: { dataDir: file } });
+      expect(error.code).toBe('CONNECTION_FAILED');
+      expect(error.message).toContain(`Cannot connect to the embedded database (${file})`);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 
