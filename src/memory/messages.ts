@@ -212,14 +212,20 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
 const NOT_A_PLAIN_APPEND = 'LT001';
 
 /**
- * The common case in one round trip: messages to one session that exists and is the caller's, no
- * parent, keys new or naming the very same message (ltst_append_messages, migration 0008, which
- * locks the session and keeps every guarantee of storeBatch). Undefined when the batch is anything
- * else, or the schema has no such function (no pgvector): storeBatch then handles it.
+ * Whether ltst_append_messages (migration 0008, installed with pgvector) may take the batch: one
+ * session and user, no parent message.
  */
-async function appendToSession(db: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
+const appendable = (info: SchemaInfo, [first, ...rest]: PreparedMessage[]) =>
+  info.hasEmbedding && first.parentMessageId === null && rest.every((m) => m.sessionId === first.sessionId && m.userId === first.userId && m.parentMessageId === null);
+
+/**
+ * The common case in one round trip: messages to one session that exists and is the caller's, keys
+ * new or naming the very same message (the function locks the session and keeps every guarantee of
+ * storeBatch). Undefined when the session is new or another user's, or a key is repeated or names
+ * another message: storeBatch then handles it.
+ */
+async function appendToSession(db: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
   const [first] = batch;
-  if (!info.hasEmbedding || batch.some((m) => m.sessionId !== first.sessionId || m.userId !== first.userId || m.parentMessageId !== null)) return undefined;
   const column = <K extends keyof PreparedMessage>(key: K) => batch.map((m) => m[key]);
   try {
     const { rows } = await db.query<MessageRow & { duplicate: boolean }>(
@@ -260,7 +266,8 @@ export function messageOperations(ctx: MemoryContext) {
       async () => {
         const info = await schemaInfo(ctx);
         const batch = await withEmbeddings(ctx, info, prepareMessages(messages, info, ctx.options.maxContentBytes));
-        return (await ctx.run((db) => appendToSession(db, ctx, info, batch))) ?? ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
+        const appended = appendable(info, batch) ? await ctx.run((db) => appendToSession(db, ctx, batch)) : undefined;
+        return appended ?? ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
       },
       (stored) => stored.length,
     );

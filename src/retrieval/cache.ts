@@ -36,18 +36,6 @@ export async function lookUp(db: Queryable, ctx: MemoryContext, requestKey: stri
   return { bundle: row.retrieved_context ?? undefined, generation: Number(row.generation ?? 0), messageCount: Number(row.message_count ?? 0) };
 }
 
-/**
- * The generation the retrieval reads from (read before searching, so an entry is never newer than
- * its key) and the user's message count.
- */
-export async function userState(db: Queryable, ctx: MemoryContext, userId: string): Promise<{ generation: number; messageCount: number }> {
-  const { rows } = await db.query<{ generation: string | null; message_count: string | null }>(
-    `SELECT generation, message_count FROM ${ctx.schema}.ltst_user_state WHERE user_id = $1`,
-    [userId],
-  );
-  return { generation: Number(rows[0]?.generation ?? 0), messageCount: Number(rows[0]?.message_count ?? 0) };
-}
-
 export interface CacheEntry {
   requestKey: string;
   /** The user's generation when the retrieval began: the bundle is cached only if it is still the current one. */

@@ -3,7 +3,7 @@ import { openMemory } from '../../src';
 import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import type { MemoryContext } from '../../src/memory/context';
 import { MetricsRecorder } from '../../src/memory/metrics';
-import { storeBundle, userState } from '../../src/retrieval/cache';
+import { lookUp, storeBundle } from '../../src/retrieval/cache';
 import { hashEmbedder } from '../helpers/hash-embedder';
 import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
@@ -70,7 +70,7 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
 
   it('never caches a retrieval that began before the erasure, and generations never restart', async () => {
     await say('gina', 'gina-1', 'my diagnosis is flu');
-    const before = await onDatabase(config, (db) => userState(db, ctx, 'gina'));
+    const before = await onDatabase(config, (db) => lookUp(db, ctx, null, 'gina', now));
     await maintenance.deleteUserData('gina');
     // A retrieval that read the generation before the deletion finishes after it.
     await onDatabase(config, (db) =>
@@ -80,7 +80,7 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
     // The user comes back: new generations, past any they had, so no old cache key matches.
     await say('gina', 'gina-2', 'hello again');
     await say('gina', 'gina-2', 'what do you know about me?');
-    expect((await onDatabase(config, (db) => userState(db, ctx, 'gina'))).generation).toBeGreaterThan(before.generation);
+    expect((await onDatabase(config, (db) => lookUp(db, ctx, null, 'gina', now))).generation).toBeGreaterThan(before.generation);
     const bundle = await chat.retrieveContext({ userId: 'gina', query: 'diagnosis' });
     expect(bundle.stats.cacheHit).toBe(false);
     expect(JSON.stringify(bundle)).not.toContain('flu');
@@ -158,7 +158,7 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
     it('a cache write in flight holds the deletion back until it commits, and is then deleted with the rest', async () => {
       // PGlite has one connection, so only a server can interleave two transactions.
       await say('jack', 'jack-1', 'my password hint is blue');
-      const { generation } = await onDatabase(config, (db) => userState(db, ctx, 'jack'));
+      const { generation } = await onDatabase(config, (db) => lookUp(db, ctx, null, 'jack', now));
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let cached!: () => void;
