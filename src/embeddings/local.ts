@@ -57,14 +57,15 @@ async function loadModel(): Promise<UseModel> {
     core.setWasmPaths(wasmDir + path.sep);
     const { EmbeddingsModel } = require('@energetic-ai/embeddings') as EmbeddingsPackage;
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const [, model, vocabulary] = await Promise.all([
-      core.ready(),
-      core.loadGraphModel(`file://${path.join(modelDir, 'model.json')}`),
-      fs.readFile(path.join(modelDir, 'vocab.json'), 'utf8').then((text) => JSON.parse(text) as unknown),
-    ]);
+    const vocabulary = fs.readFile(path.join(modelDir, 'vocab.json'), 'utf8').then((text) => JSON.parse(text) as unknown);
+    vocabulary.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    // The graph's weights become tensors, which need the backend: loading them while its wasm still
+    // starts fails with "Backend 'wasm' has not yet been initialized" (seen in CI on a busy machine).
+    await core.ready();
+    const [model, vocabularyData] = await Promise.all([core.loadGraphModel(`file://${path.join(modelDir, 'model.json')}`), vocabulary]);
     // A backend whose wasm failed to load leaves ready() resolved: check it really started.
     if (!core.findBackend('wasm')) throw new Error(`the TensorFlow.js wasm backend did not start (wasm files in ${wasmDir})`);
-    return new EmbeddingsModel({ model, vocabulary });
+    return new EmbeddingsModel({ model, vocabulary: vocabularyData });
   } catch (error) {
     throw new LtstError('INVALID_CONFIG', `Cannot load the local embedding model: ${(error as Error).message ?? error}`, {
       hint: `Reinstall the package: the model files (model.json, group1-shard*, vocab.json) must be in ${modelDir} and tfjs-backend-wasm*.wasm in ${wasmDir}; or choose another embedding provider.`,
