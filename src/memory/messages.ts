@@ -68,9 +68,11 @@ const keyOf = (m: { sessionId: string; idempotencyKey: string | null }) => (m.id
 /** Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and checks its owner. */
 async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>, batch: PreparedMessage[]): Promise<string[]> {
   const ids = [...owners.keys()].sort();
+  // No conflict target: every unique index is an arbiter. With (session_id) alone, two batches
+  // creating one session at once could fail on the other one, (session_id, user_id).
   const created = await tx.query<{ session_id: string }>(
     `INSERT INTO ${ctx.schema}.conversation_sessions (session_id, user_id)
-     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (session_id) DO NOTHING RETURNING session_id`,
+     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING RETURNING session_id`,
     [ids, ids.map((id) => owners.get(id))],
   );
   const { rows } = await tx.query<{ session_id: string; user_id: string }>(
