@@ -167,7 +167,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
     schema: target.quoted,
     options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory }),
     run,
-    transaction: (work) => run((db) => db.transaction(work)),
+    transaction: (work, settings) => run((db) => db.transaction(work, settings)),
     metrics: new MetricsRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
     relevance: new RelevanceRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message)),
     documents,

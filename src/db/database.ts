@@ -15,7 +15,27 @@ export type DriverKind = 'postgres' | 'pglite';
 
 export interface Database extends Queryable {
   readonly kind: DriverKind;
-  /** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it
+   * throws. `settings` hold for this transaction only (SET LOCAL), sent with BEGIN in one round trip.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>, settings?: TransactionSettings): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Adds a value to a statement's values and returns its placeholder ($1, $2, …). */
+export type Bind = (value: unknown) => string;
+
+/** A Bind that appends to `values`. */
+export const binder = (values: unknown[]): Bind => (value) => `$${values.push(value)}`;
+
+/** Settings of one transaction: a setting's name and value, both chosen by the core, never by input. */
+export type TransactionSettings = Readonly<Record<string, string | number>>;
+
+/** A SET LOCAL statement per setting; the name is checked and the value quoted. */
+export function setLocalStatements(settings: TransactionSettings = {}): string[] {
+  return Object.entries(settings).map(([name, value]) => {
+    if (!/^[a-z_]+(\.[a-z_]+)?$/.test(name)) throw new Error(`Not a setting name: ${name}`);
+    return `SET LOCAL ${name} = '${String(value).replace(/'/g, "''")}'`;
+  });
 }

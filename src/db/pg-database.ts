@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ServerConnectionConfig } from '../config';
 import { connectionError, faultError, type ConnectionTarget } from './connection-errors';
-import type { Database, Queryable, QueryResult } from './database';
+import { setLocalStatements, type Database, type Queryable, type QueryResult, type TransactionSettings } from './database';
 import { UnsentStatementError, faultKind, isTransientConnectFailure } from './fault-classification';
 import { backoffMs, retryWithin, sleep } from './retry';
 import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
@@ -144,14 +144,14 @@ export function openPostgres(config: ServerConnectionConfig): Database {
    * One try of a transaction. Throws a TransactionFault when the whole transaction may be tried
    * again (the server rolled it back) or ended ambiguously (lost during COMMIT).
    */
-  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>, settings: ScopeSettings): Promise<T> {
+  async function transactionOnce<T>(work: (tx: Queryable) => Promise<T>, settings: ScopeSettings, local?: TransactionSettings): Promise<T> {
     const client = await checkout();
     let committing = false;
     let result: T;
     try {
       // Before BEGIN: the work may start with SET TRANSACTION, which must come first in its transaction.
       await applyScope(client, settings);
-      await send(client, 'BEGIN');
+      await send(client, ['BEGIN', ...setLocalStatements(local)].join('; '));
       result = await work(queryable(client));
       committing = true;
       await send(client, 'COMMIT');
@@ -175,11 +175,11 @@ export function openPostgres(config: ServerConnectionConfig): Database {
     kind: 'postgres',
     query: (text, values) => statement((tx) => tx.query(text, values)),
     exec: (script) => statement((tx) => tx.exec(script)),
-    async transaction(work) {
+    async transaction(work, local) {
       const settings = scopeSettings(currentScope());
       for (let attempt = 1; ; attempt++) {
         try {
-          return await transactionOnce(work, settings);
+          return await transactionOnce(work, settings, local);
         } catch (error) {
           if (!(error instanceof TransactionFault)) throw error;
           if (error.ambiguous) throw faultError(target, error.fault, error.kind, 'commit', attempt);

@@ -6,7 +6,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import type { EmbeddedConfig } from '../config';
 import { LtstError } from '../errors';
 import { connectionError } from './connection-errors';
-import type { Database, Queryable, QueryResult } from './database';
+import { setLocalStatements, type Database, type Queryable, type QueryResult } from './database';
 import { lockFolder, type FolderLock } from './folder-lock';
 import { packageRoot, runningFromDist } from './package-root';
 import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
@@ -135,7 +135,15 @@ export async function openPglite(config: EmbeddedConfig): Promise<Database> {
     kind: 'pglite',
     query: (text, values) => scoped(scopeSettings(currentScope()), () => self.query(text, values)),
     exec: (script) => scoped(scopeSettings(currentScope()), () => self.exec(script)),
-    transaction: (work) => scoped(scopeSettings(currentScope()), () => db.transaction((tx) => work(toQueryable(tx)))),
+    transaction: (work, settings) =>
+      scoped(scopeSettings(currentScope()), () =>
+        db.transaction(async (tx) => {
+          // PGlite begins the transaction itself: its settings follow as the first statement.
+          const sets = setLocalStatements(settings);
+          if (sets.length > 0) await tx.exec(sets.join('; '));
+          return work(toQueryable(tx));
+        }),
+      ),
     close: () => db.close().finally(() => lock?.release()),
   };
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database';
+import { binder, type Bind, type Queryable } from '../db/database';
 import { LtstError } from '../errors';
 import { instrument, sha256, type MemoryContext } from './context';
 import { requireOwnedSession } from './ownership';
@@ -52,7 +52,7 @@ export interface DeleteContextInput {
   key: string;
 }
 
-interface ContextRow {
+export interface ContextRow {
   context_id: string | number;
   session_id: string;
   user_id: string;
@@ -68,7 +68,7 @@ interface ContextRow {
 }
 
 const COLUMNS = 'context_id, session_id, user_id, context_type, context_key, context_value, relevance_score, context_hash, metadata, created_at, updated_at, expires_at';
-function toEntry(row: ContextRow): ContextEntry {
+export function toEntry(row: ContextRow): ContextEntry {
   return {
     contextId: Number(row.context_id),
     sessionId: row.session_id,
@@ -98,15 +98,19 @@ async function refuseForeignSession(db: Queryable, ctx: MemoryContext, userId: s
 
 export const contextHash = (type: string, key: string, value: string) => sha256(`${type}\u0000${key}\u0000${value}`);
 
+/** The statement reading the session's entries not expired at `now`, most relevant and most recent first (only `userId`'s). */
+export function liveContextSql(ctx: MemoryContext, bind: Bind, userId: string, sessionId: string, type: string | null, now: Date): string {
+  const typeValue = bind(type);
+  return `SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_context
+      WHERE session_id = ${bind(sessionId)} AND user_id = ${bind(userId)} AND (${typeValue}::text IS NULL OR context_type = ${typeValue}::text)
+        AND (expires_at IS NULL OR expires_at > ${bind(now)}::timestamptz)
+      ORDER BY relevance_score DESC, updated_at DESC, context_id DESC`;
+}
+
 /** The session's entries not expired at `now`, most relevant and most recent first (only `userId`'s). */
 export async function readLiveContext(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string, type: string | null, now: Date): Promise<ContextEntry[]> {
-  const { rows } = await db.query<ContextRow>(
-    `SELECT ${COLUMNS} FROM ${ctx.schema}.conversation_context
-      WHERE session_id = $1 AND user_id = $2 AND ($3::text IS NULL OR context_type = $3::text)
-        AND (expires_at IS NULL OR expires_at > $4::timestamptz)
-      ORDER BY relevance_score DESC, updated_at DESC, context_id DESC`,
-    [sessionId, userId, type, now],
-  );
+  const values: unknown[] = [];
+  const { rows } = await db.query<ContextRow>(liveContextSql(ctx, binder(values), userId, sessionId, type, now), values);
   return rows.map(toEntry);
 }
 

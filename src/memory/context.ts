@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Database } from '../db/database';
+import type { Database, TransactionSettings } from '../db/database';
 import type { Embedder } from '../embeddings/embedder';
 import type { DocumentsSource } from '../retrieval/documents';
 import type { RelevanceRecorder } from '../retrieval/relevance';
@@ -25,7 +25,7 @@ export interface MemoryContext {
   schema: string;
   options: MemoryOptions;
   run<T>(work: (db: Database) => Promise<T>): Promise<T>;
-  transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>, settings?: TransactionSettings): Promise<T>;
   metrics: MetricsRecorder;
   relevance: RelevanceRecorder;
   /** The embedder for stored messages and queries, made for the installed dimension; undefined: none. */

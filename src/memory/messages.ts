@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database';
+import { toDate } from './rows';
 import { errorCode, invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
@@ -38,8 +39,8 @@ export interface MessageRow {
   parent_message_id: string | null;
   metadata: Record<string, unknown>;
   idempotency_key: string | null;
-  timestamp: Date;
-  created_at: Date;
+  timestamp: Date | string;
+  created_at: Date | string;
 }
 
 export const MESSAGE_COLUMNS = `message_id::text, session_id, user_id, role, content, message_type, message_index, content_hash, context_hash,
@@ -58,8 +59,8 @@ export const toMessage = (row: MessageRow, duplicate = false): StoredMessage => 
   parentMessageId: row.parent_message_id === null ? null : Number(row.parent_message_id),
   metadata: row.metadata,
   idempotencyKey: row.idempotency_key,
-  timestamp: row.timestamp,
-  createdAt: row.created_at,
+  timestamp: toDate(row.timestamp),
+  createdAt: toDate(row.created_at),
   duplicate,
 });
 

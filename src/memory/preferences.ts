@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database';
+import { binder, type Bind, type Queryable } from '../db/database';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { VARCHAR_LIMITS } from '../schema/column-limits';
@@ -69,7 +69,7 @@ export function learn(stored: Observation, seen: Observation): Observation & { o
   return { ...stored, confidence: c * (1 - w), outcome: 'weakened' };
 }
 
-interface PreferenceRow {
+export interface PreferenceRow {
   preference_id: string | number;
   user_id: string;
   preference_key: string;
@@ -86,7 +86,7 @@ interface PreferenceRow {
 
 const COLUMNS = 'preference_id, user_id, preference_key, preference_value, preference_type, confidence_score, source, usage_count, last_used, metadata, created_at, updated_at';
 
-function toPreference(row: PreferenceRow): Preference {
+export function toPreference(row: PreferenceRow): Preference {
   return {
     preferenceId: Number(row.preference_id),
     userId: row.user_id,
@@ -112,14 +112,18 @@ function requireWritableUser(value: unknown): string {
 
 const optionalType = (value: unknown) => optionalId('type', value, VARCHAR_LIMITS.user_preferences.preference_type);
 
+/** The statement reading the user's preferences with at least `minConfidence`, most confident first. */
+export function preferencesSql(ctx: MemoryContext, bind: Bind, userId: string, minConfidence: number, type: string | null = null): string {
+  const typeValue = bind(type);
+  return `SELECT ${COLUMNS} FROM ${ctx.schema}.user_preferences
+      WHERE user_id = ${bind(userId)} AND confidence_score >= ${bind(minConfidence)} AND (${typeValue}::text IS NULL OR preference_type = ${typeValue}::text)
+      ORDER BY confidence_score DESC, preference_key`;
+}
+
 /** The user's preferences with at least `minConfidence`, most confident first. */
 export async function readPreferences(db: Queryable, ctx: MemoryContext, userId: string, minConfidence: number, type: string | null = null): Promise<Preference[]> {
-  const { rows } = await db.query<PreferenceRow>(
-    `SELECT ${COLUMNS} FROM ${ctx.schema}.user_preferences
-      WHERE user_id = $1 AND confidence_score >= $2 AND ($3::text IS NULL OR preference_type = $3::text)
-      ORDER BY confidence_score DESC, preference_key`,
-    [userId, minConfidence, type],
-  );
+  const values: unknown[] = [];
+  const { rows } = await db.query<PreferenceRow>(preferencesSql(ctx, binder(values), userId, minConfidence, type), values);
   return rows.map(toPreference);
 }
 

@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/database';
+import { binder, type Bind, type Queryable } from '../db/database';
+import { toDate } from './rows';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { schemaInfo } from './schema-info';
@@ -56,7 +57,7 @@ export interface DetectRelatedSessionsInput {
   limit?: number;
 }
 
-interface RelationshipRow {
+export interface RelationshipRow {
   relationship_id: string | number | bigint;
   user_id: string;
   source_session_id: string;
@@ -65,7 +66,7 @@ interface RelationshipRow {
   similarity_score: number;
   relationship_strength: number;
   metadata: Record<string, unknown>;
-  created_at: Date;
+  created_at: Date | string;
 }
 
 const MAX_DETECT = 100;
@@ -81,22 +82,29 @@ const toRelationship = (row: RelationshipRow): SessionRelationship => ({
   similarityScore: Number(row.similarity_score),
   relationshipStrength: Number(row.relationship_strength),
   metadata: row.metadata,
-  createdAt: row.created_at,
+  createdAt: toDate(row.created_at),
 });
+
+/** The statement reading the session's links in both directions, strongest first (only `userId`'s). */
+export function relatedSessionsSql(ctx: MemoryContext, bind: Bind, userId: string, sessionId: string, types?: string[]): string {
+  const [session, typeValues] = [bind(sessionId), bind(types ?? null)];
+  return `SELECT * FROM ${ctx.schema}.session_relationships
+      WHERE user_id = ${bind(userId)} AND (source_session_id = ${session} OR target_session_id = ${session}) AND (${typeValues}::text[] IS NULL OR relationship_type = ANY(${typeValues}::text[]))
+      ORDER BY relationship_strength DESC, similarity_score DESC, created_at DESC, relationship_id`;
+}
+
+/** A link of `sessionId` as seen from it: the session at its other end, and which way it points. */
+export function toRelatedSession(row: RelationshipRow, sessionId: string): RelatedSession {
+  const link = toRelationship(row);
+  const outgoing = link.sourceSessionId === sessionId;
+  return { ...link, relatedSessionId: outgoing ? link.targetSessionId : link.sourceSessionId, direction: outgoing ? 'outgoing' : 'incoming' };
+}
 
 /** The session's links in both directions, strongest first (only `userId`'s). */
 export async function readRelatedSessions(db: Queryable, ctx: MemoryContext, userId: string, sessionId: string, types?: string[]): Promise<RelatedSession[]> {
-  const { rows } = await db.query<RelationshipRow>(
-    `SELECT * FROM ${ctx.schema}.session_relationships
-      WHERE user_id = $1 AND (source_session_id = $2 OR target_session_id = $2) AND ($3::text[] IS NULL OR relationship_type = ANY($3::text[]))
-      ORDER BY relationship_strength DESC, similarity_score DESC, created_at DESC, relationship_id`,
-    [userId, sessionId, types ?? null],
-  );
-  return rows.map((row) => {
-    const link = toRelationship(row);
-    const outgoing = link.sourceSessionId === sessionId;
-    return { ...link, relatedSessionId: outgoing ? link.targetSessionId : link.sourceSessionId, direction: outgoing ? 'outgoing' : 'incoming' };
-  });
+  const values: unknown[] = [];
+  const { rows } = await db.query<RelationshipRow>(relatedSessionsSql(ctx, binder(values), userId, sessionId, types), values);
+  return rows.map((row) => toRelatedSession(row, sessionId));
 }
 
 export function relationshipOperations(ctx: MemoryContext) {

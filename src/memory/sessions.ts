@@ -1,3 +1,4 @@
+import { toDate } from './rows';
 import type { MemoryContext } from './context';
 import { instrument } from './context';
 import { forbiddenSession, requireOwnedSession, sessionExists } from './ownership';
@@ -33,9 +34,9 @@ export interface SessionRow {
   relevance_score: number;
   session_length: number;
   metadata: Record<string, unknown>;
-  created_at: Date;
-  last_activity: Date;
-  updated_at: Date;
+  created_at: Date | string;
+  last_activity: Date | string;
+  updated_at: Date | string;
 }
 
 export const toSession = (row: SessionRow): Session => ({
@@ -48,9 +49,9 @@ export const toSession = (row: SessionRow): Session => ({
   relevanceScore: row.relevance_score,
   sessionLength: row.session_length,
   metadata: row.metadata,
-  createdAt: row.created_at,
-  lastActivity: row.last_activity,
-  updatedAt: row.updated_at,
+  createdAt: toDate(row.created_at),
+  lastActivity: toDate(row.last_activity),
+  updatedAt: toDate(row.updated_at),
 });
 
 export interface UpdateSessionInput {

@@ -2,25 +2,38 @@ import type { Queryable } from '../db/database';
 import type { MemoryContext } from '../memory/context';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
 
-/** The turns around each found message, from the same session and user, in order. */
-export async function neighbouringTurns(
-  tx: Queryable,
-  ctx: MemoryContext,
-  userId: string,
-  found: Array<{ messageId: number; sessionId: string; messageIndex: number }>,
-  width: number,
-): Promise<Map<number, StoredMessage[]>> {
-  const around = new Map<number, StoredMessage[]>(found.map((m) => [m.messageId, []]));
-  if (width === 0 || found.length === 0) return around;
-  const { rows } = await tx.query<MessageRow & { anchor: string }>(
-    `SELECT x.anchor::text AS anchor, ${MESSAGE_COLUMNS.replace(/\s+/g, ' ').split(', ').map((column) => `m.${column}`).join(', ')}
-       FROM unnest($1::bigint[], $2::text[], $3::int[]) AS x(anchor, session_id, message_index)
-       JOIN ${ctx.schema}.conversation_messages m
-         ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - $4 AND x.message_index + $4 AND m.message_index <> x.message_index
-      WHERE m.user_id = $5
-      ORDER BY x.anchor, m.message_index`,
-    [found.map((m) => m.messageId), found.map((m) => m.sessionId), found.map((m) => m.messageIndex), width, userId],
+const QUALIFIED_COLUMNS = MESSAGE_COLUMNS.replace(/\s+/g, ' ')
+  .split(', ')
+  .map((column) => `m.${column}`)
+  .join(', ');
+
+/** A ranked message as stored, with the turns around it in its session (oldest first) when asked for. */
+export interface FoundMessage {
+  message: StoredMessage;
+  neighbors: StoredMessage[];
+}
+
+/**
+ * The ranked messages of the user, read once ranked (ranking needs only ids and scores), and with
+ * `width` > 0 the turns on each side of each from the same session, in one statement.
+ */
+export async function foundMessages(tx: Queryable, ctx: MemoryContext, userId: string, ids: number[], width: number): Promise<Map<number, FoundMessage>> {
+  const found = new Map<number, FoundMessage>();
+  if (ids.length === 0) return found;
+  const { rows } = await tx.query<MessageRow & { anchor: string | null }>(
+    `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = $2 AND m.message_id = ANY($1::bigint[]))
+     SELECT NULL::text AS anchor, ${QUALIFIED_COLUMNS} FROM found m
+     UNION ALL
+     SELECT x.message_id::text, ${QUALIFIED_COLUMNS}
+       FROM found x JOIN ${ctx.schema}.conversation_messages m
+         ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - $3 AND x.message_index + $3 AND m.message_index <> x.message_index
+      WHERE $3 > 0 AND m.user_id = $2
+     ORDER BY anchor NULLS FIRST, message_index`,
+    [ids, userId, width],
   );
-  for (const row of rows) around.get(Number(row.anchor))?.push(toMessage(row));
-  return around;
+  for (const row of rows) {
+    if (row.anchor === null) found.set(Number(row.message_id), { message: toMessage(row), neighbors: [] });
+    else found.get(Number(row.anchor))?.neighbors.push(toMessage(row));
+  }
+  return found;
 }

@@ -1,21 +1,21 @@
 import type { Queryable } from '../db/database';
 import { instrument, sha256, type MemoryContext } from '../memory/context';
-import { readLiveContext, type ContextEntry } from '../memory/context-entries';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
-import { forbiddenSession, sessionExists } from '../memory/ownership';
-import { readPreferences, recordPreferenceUse, type Preference } from '../memory/preferences';
-import { readRelatedSessions, type RelatedSession } from '../memory/relationships';
+import type { ContextEntry } from '../memory/context-entries';
+import type { StoredMessage } from '../memory/messages';
+import { recordPreferenceUse, type Preference } from '../memory/preferences';
+import type { RelatedSession } from '../memory/relationships';
 import { schemaInfo } from '../memory/schema-info';
 import { cleanText } from '../memory/validation';
-import { toSession, type Session, type SessionRow } from '../memory/sessions';
+import type { Session } from '../memory/sessions';
+import { readBundleParts } from './bundle-parts';
 import { lookUp, storeBundle, type CacheLookup } from './cache';
 import { documentChunks, type DocumentChunk } from './documents';
-import { neighbouringTurns } from './extras';
+import { foundMessages } from './found-messages';
 import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
 import { boundQuery, timeoutError } from './bounds';
-import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, type Candidate, type TextSearch } from './search';
+import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, vectorSearchSettings, type Candidate, type TextSearch } from './search';
 
 export interface RelevantMessage extends StoredMessage {
   /** Final score in [0, 1]. */
@@ -68,8 +68,11 @@ function earliestExpiry(entries: ContextEntry[]): Date | null {
   return times.length > 0 ? new Date(Math.min(...times)) : null;
 }
 
-/** Fuses the two candidate lists and blends in recency and stored relevance; best first. */
-function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch, now: Date): RelevantMessage[] {
+/** A ranked candidate: its id, final score and the parts of it. */
+type Ranked = { messageId: number; score: number; scores: RelevantMessage['scores'] };
+
+/** Fuses the two candidate lists and blends in recency and stored relevance; the topK best first. */
+function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch, now: Date): Ranked[] {
   const { statistics } = text;
   const idf = new Map([...statistics.documentFrequency].map(([term, df]) => [term, bm25Idf(statistics.documents, df)]));
   const byId = new Map<string, { row: Candidate['row']; vector: number | null; text: number | null }>();
@@ -90,11 +93,21 @@ function rank(request: NormalizedRequest, vector: Candidate[], text: TextSearch,
   return [...byId.entries()]
     .map(([id, c]) => {
       const parts = { fused: fused.get(id) ?? 0, recency: recencyDecay(now.getTime() - new Date(c.row.timestamp).getTime(), halfLife), relevance: Number(c.row.relevance_score) };
-      return { ...toMessage(c.row), score: blendScore(parts), scores: { vector: c.vector, text: c.text, ...parts } };
+      return { messageId: Number(id), score: blendScore(parts), scores: { vector: c.vector, text: c.text, ...parts } };
     })
     .filter((m) => m.score >= request.minRelevance)
     .sort((a, b) => b.score - a.score || b.messageId - a.messageId)
     .slice(0, request.topK);
+}
+
+/** The ranked messages as stored, with their neighbours when asked for; one deleted since it was ranked is left out. */
+async function relevantMessages(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, ranked: Ranked[]): Promise<RelevantMessage[]> {
+  const found = await foundMessages(tx, ctx, request.userId, ranked.map((r) => r.messageId), request.neighbors);
+  return ranked.flatMap(({ messageId, score, scores }) => {
+    const stored = found.get(messageId);
+    if (!stored) return [];
+    return [{ ...stored.message, score, scores, ...(request.neighbors > 0 ? { neighbors: stored.neighbors } : {}) }];
+  });
 }
 
 async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, state: CacheLookup, started: number): Promise<ContextBundle> {
@@ -109,44 +122,22 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const embedding = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
 
+  const { generation, messageCount } = state;
+  const pool = Math.max(50, request.topK * 5);
+  const exact = messageCount <= EXACT_SEARCH_MAX_MESSAGES;
+  // Sent with BEGIN. The transaction writes only the cache entry and preference use counts, which a
+  // crash may lose: it need not wait for its commit to reach the disk.
+  const settings = { statement_timeout: request.timeoutMs, synchronous_commit: 'off', ...(embedding ? vectorSearchSettings(pool, exact) : {}) };
   try {
     return await ctx.transaction(async (tx) => {
       const searchStarted = performance.now();
-      const { generation, messageCount } = state;
-      // The statement timeout and the session in one round trip.
-      const { rows } = await tx.query<SessionRow>(
-        `SELECT s.* FROM (SELECT set_config('statement_timeout', $1, true)) timeout LEFT JOIN ${ctx.schema}.conversation_sessions s ON s.session_id = $2`,
-        [String(request.timeoutMs), request.sessionId],
-      );
-      let session: Session | null = null;
-      let recent: StoredMessage[] = [];
-      if (request.sessionId) {
-        const found = rows[0].session_id === null ? undefined : rows[0];
-        // Another user's session is invisible under row-level security: whether it exists decides.
-        if (found ? found.user_id !== request.userId : await sessionExists(tx, ctx, request.sessionId)) throw forbiddenSession(request.sessionId);
-        session = found ? toSession(found) : null;
-        if (session && request.recentLimit > 0) {
-          const newest = await tx.query<MessageRow>(
-            `SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = $1 ORDER BY message_index DESC LIMIT $2`,
-            [request.sessionId, request.recentLimit],
-          );
-          recent = newest.rows.reverse().map((row) => toMessage(row));
-        }
-      }
+      const { session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
       const exclude = recent.map((m) => m.messageId);
-      const pool = Math.max(50, request.topK * 5);
-      const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, messageCount <= EXACT_SEARCH_MAX_MESSAGES) : [];
+      const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];
       const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : NO_TEXT_SEARCH;
-      const relevant = rank(request, vector, text, now);
-      if (request.neighbors > 0) {
-        const around = await neighbouringTurns(tx, ctx, request.userId, relevant, request.neighbors);
-        for (const message of relevant) message.neighbors = around.get(message.messageId) ?? [];
-      }
+      const relevant = await relevantMessages(tx, ctx, request, rank(request, vector, text, now));
       const documents = request.documents ? await documentChunks(tx, info.vectorSchema, request.documents, request.userId, embedding, request.topDocuments) : [];
 
-      const preferences = request.includePreferences ? await readPreferences(tx, ctx, request.userId, request.minPreferenceConfidence) : [];
-      const context = request.includeContext && session ? await readLiveContext(tx, ctx, request.userId, session.sessionId, null, now) : [];
-      const relatedSessions = request.includeRelatedSessions && session ? await readRelatedSessions(tx, ctx, request.userId, session.sessionId) : [];
       const { prompt, tokens } = renderPrompt({ preferences, context, relevant, recent }, request.tokenBudget);
       const searchMs = performance.now() - searchStarted;
 
@@ -192,7 +183,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       // before the preferences, so taking the two in the same order never deadlocks with it.
       await recordPreferenceUse(tx, ctx, request.userId, preferences.map((p) => p.key), now);
       return bundle;
-    });
+    }, settings);
   } catch (error) {
     // PostgreSQL cancels a statement past the timeout with 57014: a typed error that says what to do.
     throw timeoutError(error, request.timeoutMs);

@@ -1,13 +1,12 @@
-import type { Queryable } from '../db/database';
+import { binder, type Queryable, type TransactionSettings } from '../db/database';
 import type { MemoryContext } from '../memory/context';
-import { MESSAGE_COLUMNS, type MessageRow } from '../memory/messages';
 import { MAX_QUERY_TERMS, pickQueryTerms, type QueryTerm } from './bounds';
 import { bm25Idf } from './scoring';
 import type { NormalizedRequest } from './request';
 
-/** A candidate message with the evidence each retriever found for it. */
+/** A candidate message with the evidence each retriever found for it: only what ranking needs (its row is read once ranked). */
 export interface Candidate {
-  row: MessageRow & { relevance_score: number };
+  row: CandidateRow;
   /** Cosine similarity to the query embedding, when the vector search found it. */
   similarity?: number;
   /** Term frequencies of the query terms in the message, when the text search found it. */
@@ -30,7 +29,14 @@ export interface TextSearch {
   terms: { distinct: number; searched: number };
 }
 
-const COLUMNS = `${MESSAGE_COLUMNS}, relevance_score`;
+/** What ranking reads of a candidate. */
+export interface CandidateRow {
+  message_id: string;
+  timestamp: Date;
+  relevance_score: number;
+}
+
+const COLUMNS = 'm.message_id::text, m."timestamp", m.relevance_score';
 
 /**
  * Most matches of a whole-user search that ts_rank_cd ranks: a term most messages have must not cost
@@ -44,7 +50,7 @@ export const PRE_RANK_LIMIT = 400;
  * roles, message types, and the recent window left out. Values are appended to `values`.
  */
 function filters(request: NormalizedRequest, exclude: number[], values: unknown[]): string {
-  const add = (value: unknown) => `$${values.push(value)}`;
+  const add = binder(values);
   const where = [`m.user_id = ${add(request.userId)}`];
   if (request.scope === 'session') where.push(`m.session_id = ${add(request.sessionId)}`);
   if (request.from) where.push(`m."timestamp" >= ${add(request.from)}::timestamptz`);
@@ -62,17 +68,20 @@ function filters(request: NormalizedRequest, exclude: number[], values: unknown[
  */
 export const EXACT_SEARCH_MAX_MESSAGES = 20_000;
 
+/** The transaction settings an HNSW search of `limit` nearest messages needs (none for an exact search). */
+export const vectorSearchSettings = (limit: number, exact: boolean): TransactionSettings =>
+  exact ? {} : { 'hnsw.ef_search': Math.max(40, limit * 2), 'hnsw.iterative_scan': 'relaxed_order' };
+
 /**
  * Nearest messages by cosine distance: exactly for users up to EXACT_SEARCH_MAX_MESSAGES, else
- * through the HNSW index with iterative scan (pgvector 0.8+), which keeps searching the graph until
- * enough rows pass the user filter; relaxed order is re-sorted here.
+ * through the HNSW index with iterative scan (pgvector 0.8+, in the transaction's vectorSearchSettings),
+ * which keeps searching the graph until enough rows pass the user filter; relaxed order is re-sorted here.
  */
 export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: number[], exclude: number[], limit: number, exact: boolean): Promise<Candidate[]> {
-  if (!exact) await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(40, limit * 2)}; SET LOCAL hnsw.iterative_scan = relaxed_order`);
   const values: unknown[] = [`[${embedding.join(',')}]`];
   const where = filters(request, exclude, values);
   const distance = `m.embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector`;
-  const { rows } = await tx.query<MessageRow & { relevance_score: number; distance: number }>(
+  const { rows } = await tx.query<CandidateRow & { distance: number }>(
     `SELECT ${COLUMNS}, ${distance} AS distance
        FROM ${ctx.schema}.conversation_messages m
       WHERE ${where} AND m.embedding IS NOT NULL
@@ -194,7 +203,7 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
       ];
   // ts_rank_cd (which favours messages where several terms come close) chooses the candidates:
   // pre-ranking by BM25 instead lost 1 point of LoCoMo recall_any@5 to short one-word matches.
-  const { rows } = await tx.query<MessageRow & { relevance_score: number; tf: Record<string, number>; len: number }>(
+  const { rows } = await tx.query<CandidateRow & { tf: Record<string, number>; len: number }>(
     `WITH search AS MATERIALIZED (
        SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS q FROM unnest($1::text[]) term
      ), matches AS (
@@ -202,7 +211,7 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
         ORDER BY ${order}, m.message_id LIMIT ${limit}
      )
      -- The term frequencies of the kept candidates only.
-     SELECT ${COLUMNS.replace(/\s+/g, ' ').split(', ').map((column) => `m.${column}`).join(', ')}, ${termFrequencies} AS tf, length(m.content_tsv) AS len
+     SELECT ${COLUMNS}, ${termFrequencies} AS tf, length(m.content_tsv) AS len
        FROM matches m`,
     values,
   );
