@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { openMemory } from '../../src';
+import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import { hashEmbedder } from '../helpers/hash-embedder';
-import { ltstErrorOf, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
+import { ltstErrorOf, onDatabase, serverUrl, testTargets, useFreshSchema } from '../helpers/databases';
 
 describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) => {
   let now = new Date('2026-06-01T12:00:00Z');
@@ -142,5 +144,47 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana', query: 'x', topK: -1 }))).toMatchObject({ field: 'topK' });
     expect(await ltstErrorOf(store.retrieveContext({ userId: 'ana' }))).toMatchObject({ field: 'query' });
     expect(await ltstErrorOf(store.retrieveContext({ userId: 'ben', sessionId: 'ana-now', query: 'x' }))).toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
+
+(serverUrl ? describe : describe.skip)('a retrieval on PostgreSQL', () => {
+  const [{ config }] = testTargets(`${__filename}-statements`).filter((t) => t.name === 'postgres');
+  useFreshSchema(config);
+
+  it('is the cache lookup and one transaction of six statements, its settings sent with BEGIN', async () => {
+    const store = openMemory({ ...config, embeddings: hashEmbedder() });
+    await store.storeMessages([
+      { userId: 'ann', sessionId: 'chat', role: 'human', content: 'I drink green tea every morning' },
+      { userId: 'ann', sessionId: 'chat', role: 'ai', content: 'Green tea it is' },
+    ]);
+    await store.upsertPreference({ userId: 'ann', key: 'drink', value: 'tea', source: 'explicit' });
+    await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'what do I drink?' }); // schema facts and the scope
+    await flushAllBuffers();
+    const sent: string[] = [];
+    const real = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = args[0];
+      sent.push((typeof text === 'string' ? text : (text as { text: string }).text).replace(/\s+/g, ' '));
+      return (real as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof real;
+    try {
+      const bundle = await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'which tea in the morning?', recentLimit: 1 });
+      expect(bundle.relevantMessages.map((m) => m.content)).toEqual(['I drink green tea every morning']);
+    } finally {
+      pg.Client.prototype.query = real;
+    }
+    // A connection last used for another scope is given the user's first (once per connection and scope).
+    expect(sent.filter((text) => !text.includes("set_config('ltst.scope'"))).toEqual([
+      expect.stringMatching(/^WITH state AS/), // the user's generation and the cache
+      "BEGIN; SET LOCAL statement_timeout = '10000'; SET LOCAL synchronous_commit = 'off'",
+      expect.stringMatching(/to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/), // the bundle's parts
+      expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
+      expect.stringMatching(/^WITH terms AS/), // term statistics
+      expect.stringMatching(/^WITH search AS/), // text candidates
+      expect.stringMatching(/^WITH found AS/), // the ranked rows
+      expect.stringMatching(/^INSERT INTO .*memory_retrieval_cache/),
+      expect.stringMatching(/^UPDATE .*user_preferences SET usage_count/),
+      'COMMIT',
+    ]);
   });
 });
