@@ -1,11 +1,11 @@
 import type { Queryable } from '../db/database';
-import { toDate } from './rows';
 import { errorCode, invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
 import { forbiddenSession, requireOwner, sessionExists } from './ownership';
 import { schemaInfo, type SchemaInfo } from './schema-info';
 import { requireId, requireWholeNumber } from './validation';
+import { toDate } from './rows';
 
 export interface StoredMessage {
   messageId: number;

@@ -1,11 +1,11 @@
 import { binder, type Bind, type Queryable } from '../db/database';
-import { toDate } from './rows';
 import { invalidInput } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { schemaInfo } from './schema-info';
 import { requireOwnedSession } from './ownership';
 import { jsonObjectText } from './json-input';
 import { requireId, requireOneOf, requireScore, requireWholeNumber } from './validation';
+import { toDate } from './rows';
 
 export const RELATIONSHIP_TYPES = ['continuation', 'related', 'fork', 'reference'] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];

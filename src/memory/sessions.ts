@@ -1,10 +1,10 @@
-import { toDate } from './rows';
 import type { MemoryContext } from './context';
 import { instrument } from './context';
 import { forbiddenSession, requireOwnedSession, sessionExists } from './ownership';
 import { VARCHAR_LIMITS } from '../schema/column-limits';
 import { jsonObjectText } from './json-input';
 import { optionalId, requireId, requireOneOf, requireText, requireVarchar, requireWholeNumber } from './validation';
+import { toDate } from './rows';
 
 export const SESSION_STATUSES = ['active', 'paused', 'archived'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];

@@ -20,16 +20,19 @@ export interface FoundMessage {
 export async function foundMessages(tx: Queryable, ctx: MemoryContext, userId: string, ids: number[], width: number): Promise<Map<number, FoundMessage>> {
   const found = new Map<number, FoundMessage>();
   if (ids.length === 0) return found;
-  const { rows } = await tx.query<MessageRow & { anchor: string | null }>(
-    `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = $2 AND m.message_id = ANY($1::bigint[]))
-     SELECT NULL::text AS anchor, ${QUALIFIED_COLUMNS} FROM found m
-     UNION ALL
+  const values: unknown[] = [ids, userId];
+  const neighbours = `UNION ALL
      SELECT x.message_id::text, ${QUALIFIED_COLUMNS}
        FROM found x JOIN ${ctx.schema}.conversation_messages m
          ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - $3 AND x.message_index + $3 AND m.message_index <> x.message_index
-      WHERE $3 > 0 AND m.user_id = $2
+      WHERE m.user_id = $2`;
+  if (width > 0) values.push(width);
+  const { rows } = await tx.query<MessageRow & { anchor: string | null }>(
+    `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = $2 AND m.message_id = ANY($1::bigint[]))
+     SELECT NULL::text AS anchor, ${QUALIFIED_COLUMNS} FROM found m
+     ${width > 0 ? neighbours : ''}
      ORDER BY anchor NULLS FIRST, message_index`,
-    [ids, userId, width],
+    values,
   );
   for (const row of rows) {
     if (row.anchor === null) found.set(Number(row.message_id), { message: toMessage(row), neighbors: [] });
