@@ -211,21 +211,21 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   return batch.map((m) => (fresh[freshAt] === m ? stored[freshAt++] : { ...(existing.get(keyOf(m) as string) as StoredMessage), duplicate: true }));
 }
 
-/** Raised by ltst_append_messages (migration 0008) before it writes: the batch needs the general path. */
+/** Raised by ltst_append_messages (migrations 0008, 0009), undoing what it did: the batch needs the general path. */
 const NOT_A_PLAIN_APPEND = 'LT001';
 
 /**
- * Whether ltst_append_messages (migration 0008, installed with pgvector) may take the batch: one
- * session and user, no parent message.
+ * Whether ltst_append_messages (installed with pgvector) may take the batch: one session and user,
+ * no parent message.
  */
 const appendable = (info: SchemaInfo, [first, ...rest]: PreparedMessage[]) =>
   info.hasEmbedding && first.parentMessageId === null && rest.every((m) => m.sessionId === first.sessionId && m.userId === first.userId && m.parentMessageId === null);
 
 /**
- * The common case in one round trip: messages to one session that exists and is the caller's, keys
- * new or naming the very same message (the function locks the session and keeps every guarantee of
- * storeBatch). Undefined when the session is new or another user's, or a key is repeated or names
- * another message: storeBatch then handles it.
+ * The common case in one round trip: messages to one session that exists and is the caller's, with
+ * keys never seen before (the function locks the session and keeps every guarantee of storeBatch).
+ * Undefined when the session is new or another user's, or a key is repeated or was seen before (a
+ * retry): storeBatch then returns the stored message or says the key names another one.
  */
 async function appendToSession(db: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
   const [first] = batch;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database';
+import { binder, type Queryable } from '../db/database';
 import type { MemoryContext } from '../memory/context';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow, type StoredMessage } from '../memory/messages';
 
@@ -21,16 +21,19 @@ export async function foundMessages(tx: Queryable, ctx: MemoryContext, userId: s
   const found = new Map<number, FoundMessage>();
   if (ids.length === 0) return found;
   const values: unknown[] = [ids, userId];
-  const neighbours = `UNION ALL
+  let neighbours = '';
+  if (width > 0) {
+    const w = binder(values)(width);
+    neighbours = `UNION ALL
      SELECT x.message_id::text, ${QUALIFIED_COLUMNS}
        FROM found x JOIN ${ctx.schema}.conversation_messages m
-         ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - $3 AND x.message_index + $3 AND m.message_index <> x.message_index
+         ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - ${w} AND x.message_index + ${w} AND m.message_index <> x.message_index
       WHERE m.user_id = $2`;
-  if (width > 0) values.push(width);
+  }
   const { rows } = await tx.query<MessageRow & { anchor: string | null }>(
     `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = $2 AND m.message_id = ANY($1::bigint[]))
      SELECT NULL::text AS anchor, ${QUALIFIED_COLUMNS} FROM found m
-     ${width > 0 ? neighbours : ''}
+     ${neighbours}
      ORDER BY anchor NULLS FIRST, message_index`,
     values,
   );
