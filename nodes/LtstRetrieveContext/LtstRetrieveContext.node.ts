@@ -90,7 +90,14 @@ export class LtstRetrieveContext implements INodeType {
             description:
               'Whether to output the complete bundle: exact scores, message hashes and idempotency keys, the session, and stats (timings, cache hit, candidates, generation)',
           },
-          { displayName: 'Use Cache', name: 'useCache', type: 'boolean', default: true },
+          {
+            displayName: 'Use Cache',
+            name: 'useCache',
+            type: 'boolean',
+            default: true,
+            description:
+              "Whether to answer a repeated request from the cache and cache this answer. A chat that stores every turn never hits it (a stored message makes the user's cached answers stale): turn it off there to save the cache write.",
+          },
       ]),
     ],
   };
