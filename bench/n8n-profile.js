@@ -32,7 +32,6 @@ function summariseProfiles(dir, top = 15) {
     const profile = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     const self = selfTimes(profile);
     const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-    // Inclusive time of this package's functions: each sample counts once per function on its stack.
     const parent = new Map();
     for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
     for (const [id, ms] of self) {
@@ -47,11 +46,14 @@ function summariseProfiles(dir, top = 15) {
       if (part === 'LTST Memory' && once) part = 'LTST Memory, once per process (modules, model warm-up)';
       parts.set(part, (parts.get(part) ?? 0) + ms);
       if (once) continue;
+      // Inclusive time of this package's functions: the sample counts for every function on its stack.
       const seen = new Set();
       for (const frame of stack) {
         if (!OURS.test(frame.url)) continue;
         const key = `${frame.functionName || '(anonymous)'} ${path.basename(frame.url)}:${frame.lineNumber + 1}`;
-        if (!seen.has(key)) functions.set(key, (functions.get(key) ?? 0) + ms), seen.add(key);
+        if (seen.has(key)) continue; // recursion: once per sample
+        seen.add(key);
+        functions.set(key, (functions.get(key) ?? 0) + ms);
       }
     }
   }
