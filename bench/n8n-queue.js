@@ -21,7 +21,6 @@ const os = require('node:os');
 const net = require('node:net');
 const path = require('node:path');
 const http = require('node:http');
-const { spawn } = require('node:child_process');
 const { Client } = require('pg');
 const n8n = require('../scripts/n8n-harness');
 const { dropSchema, machine, percentile, round, spread } = require('./common');
@@ -191,25 +190,6 @@ function turnTexts() {
   return loadLocomo().flatMap((conversation) => conversation.messages.map((m) => m.content));
 }
 
-/** Starts an n8n command in its own process group, its output in `logFile`. */
-function startN8n(env, args, logFile, vars = {}) {
-  const { node, n8nBin } = n8n.n8nPaths();
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(node, [n8nBin, ...args], { cwd: env.userFolder, env: { ...env.vars, ...vars }, detached: true, stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  return child;
-}
-
-async function stop(child) {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {}
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20000))]);
-  n8n.killGroup(child.pid);
-}
-
 /**
  * `clients` loops posting turns for `seconds`. The rate counts the requests answered within the
  * window, so a request that hangs costs its place in the loop, not the figure's denominator.
@@ -259,10 +239,6 @@ async function executions(db, workflowId, since, names) {
   return { times, savedBytes, statuses: Object.fromEntries(statuses.map((row) => [row.status, row.count])) };
 }
 
-const children = [];
-// Stopped from outside (Ctrl-C, a timeout): n8n's process groups go with the bench.
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => (children.forEach((child) => n8n.killGroup(child.pid)), process.exit(1)));
-
 async function main() {
   await dropQueueKeys(); // also says what to do when Redis does not answer
   const texts = turnTexts();
@@ -296,6 +272,7 @@ async function main() {
       QUEUE_BULL_PREFIX: QUEUE_PREFIX,
     },
   });
+  const children = []; // the harness kills their groups if the bench is stopped from outside
   let failed = true;
   const results = { ...machine(), date: new Date().toISOString(), seconds, clients, workers, concurrency, repeats, sides: {} };
   try {
@@ -312,7 +289,7 @@ async function main() {
     n8n.importWorkflow(env, file('workflows.json', SIDES.map((side) => side.workflow())));
 
     log(`starting n8n: main and ${workers} workers of concurrency ${concurrency}`);
-    children.push(startN8n(env, ['start'], path.join(work, 'main.log')));
+    children.push(n8n.startN8n(env, ['start'], { logFile: path.join(work, 'main.log') }));
     const base = `http://127.0.0.1:${env.port}`;
     for (let i = 0; ; i += 1) {
       if (children[0].exitCode !== null || i > 600) throw new Error(`n8n start did not become ready; see ${work}/main.log`);
@@ -322,7 +299,7 @@ async function main() {
     for (let w = 0; w < workers; w += 1) {
       const [brokerPort, healthPort] = await n8n.distinctFreePorts(2);
       const vars = { N8N_RUNNERS_BROKER_PORT: String(brokerPort), QUEUE_HEALTH_CHECK_PORT: String(healthPort), ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${work}/profiles` } : {}) };
-      children.push(startN8n(env, ['worker', `--concurrency=${concurrency}`], path.join(work, `worker-${w}.log`), vars));
+      children.push(n8n.startN8n(env, ['worker', `--concurrency=${concurrency}`], { logFile: path.join(work, `worker-${w}.log`), vars }));
     }
     const owner = await request(base, 'POST', '/rest/owner/setup', { email: 'owner@ltst.example', firstName: 'Ltst', lastName: 'Owner', password: 'Ltst-queue-2026' });
     const cookie = (owner.headers['set-cookie'] ?? []).find((c) => c.startsWith('n8n-auth='))?.split(';')[0];
@@ -360,7 +337,7 @@ async function main() {
       };
     }
     if (profile) {
-      for (const child of children.slice(1)) await stop(child); // a worker writes its profile as it exits
+      for (const child of children.slice(1)) await n8n.stopN8n(child, 20000); // a worker writes its profile as it exits
       results.workerProfile = summariseProfiles(path.join(work, 'profiles'));
     }
     results.ltstShareOfPostgresRate = round(results.sides.ltst.requestsPerSecond.median / results.sides.pg.requestsPerSecond.median, 3);
@@ -368,7 +345,7 @@ async function main() {
     console.log(JSON.stringify(results, null, 2));
     failed = false;
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    for (const child of children.reverse()) await n8n.stopN8n(child, 20000);
     env.dispose();
     await dropQueueKeys();
     await db.end();

@@ -231,6 +231,36 @@ function runN8nAsync(env, args, opts = {}) {
   });
 }
 
+/**
+ * Starts a long-running n8n command (`start`, `worker`) under Node 24 in its own process group, its
+ * output appended to `opts.logFile` (else dropped); the group is killed when this process exits.
+ * Stop it with stopN8n. `opts.vars` adds environment variables for this process only.
+ */
+function startN8n(env, args, opts = {}) {
+  const p = n8nPaths();
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(p.node, [p.n8nBin, ...args], { cwd: env.userFolder, env: { ...env.vars, ...(opts.vars || {}) }, detached: true, stdio: ['ignore', out, out] });
+  if (opts.logFile) fs.closeSync(out);
+  liveGroups.add(child.pid);
+  return child;
+}
+
+/** SIGTERM to a started n8n's group (n8n finishes its executions), at most `graceMs` to exit, then the group is killed. */
+async function stopN8n(child, graceMs = 30000) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    let timer;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer); // no timer left to keep the caller alive
+  }
+  killGroup(child.pid); // the task runner and anything else left in the group
+}
+
 function check(r, what) {
   if (r.code !== 0 || r.timedOut) {
     const err = new Error(
@@ -484,6 +514,8 @@ module.exports = {
   createEnv,
   runN8n,
   runN8nAsync,
+  startN8n,
+  stopN8n,
   installPackage,
   packPackage,
   installFromSource,

@@ -20,18 +20,20 @@ export interface FoundMessage {
 export async function foundMessages(tx: Queryable, ctx: MemoryContext, userId: string, ids: number[], width: number): Promise<Map<number, FoundMessage>> {
   const found = new Map<number, FoundMessage>();
   if (ids.length === 0) return found;
-  const values: unknown[] = [ids, userId];
+  const values: unknown[] = [];
+  const bind = binder(values);
+  const [user, ranked] = [bind(userId), bind(ids)];
   let neighbours = '';
   if (width > 0) {
-    const w = binder(values)(width);
+    const w = bind(width);
     neighbours = `UNION ALL
      SELECT x.message_id::text, ${QUALIFIED_COLUMNS}
        FROM found x JOIN ${ctx.schema}.conversation_messages m
          ON m.session_id = x.session_id AND m.message_index BETWEEN x.message_index - ${w} AND x.message_index + ${w} AND m.message_index <> x.message_index
-      WHERE m.user_id = $2`;
+      WHERE m.user_id = ${user}`;
   }
   const { rows } = await tx.query<MessageRow & { anchor: string | null }>(
-    `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = $2 AND m.message_id = ANY($1::bigint[]))
+    `WITH found AS (SELECT * FROM ${ctx.schema}.conversation_messages m WHERE m.user_id = ${user} AND m.message_id = ANY(${ranked}::bigint[]))
      SELECT NULL::text AS anchor, ${QUALIFIED_COLUMNS} FROM found m
      ${neighbours}
      ORDER BY anchor NULLS FIRST, message_index`,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -141,14 +141,6 @@ describe.each(memoryTargets)('Store Message runs and items in a real n8n, memory
   }, 180_000);
 });
 
-/** SIGTERM, then waits for the exit (at most `ms`). */
-async function stopN8n(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid as number, 'SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, ms))]);
-}
-
 /** Signs in to a running n8n and calls its REST API (the editor's own). */
 class Rest {
   private cookie = '';
@@ -238,9 +230,7 @@ describe("n8n's retry of a failed execution, in a running n8n (REST API), embedd
     await store.storeMessage({ userId: 'someone-else', sessionId: 'loop-b', role: 'human', content: 'mine' });
     await closeAllMemory();
 
-    const { node, n8nBin } = n8n.n8nPaths();
-    const log = fs.openSync(path.join(work, 'n8n.log'), 'a'); // read it when a step fails
-    child = spawn(node, [n8nBin, 'start'], { cwd: env.userFolder, env: env.vars, detached: true, stdio: ['ignore', log, log] });
+    child = n8n.startN8n(env, ['start'], { logFile: path.join(work, 'n8n.log') }) as ChildProcess; // read the log when a step fails
     rest = new Rest(`http://127.0.0.1:${env.port}`);
     for (let i = 0; ; i += 1) {
       if (child.exitCode !== null || i > 600) throw new Error(`n8n start did not become ready (exit ${child.exitCode})`);
@@ -251,10 +241,7 @@ describe("n8n's retry of a failed execution, in a running n8n (REST API), embedd
   }, 400_000);
 
   afterAll(async () => {
-    if (child?.pid) {
-      await stopN8n(child, 30_000);
-      n8n.killGroup(child.pid); // and its task runner
-    }
+    if (child) await n8n.stopN8n(child, 30_000);
     await gate?.close();
     await closeAllMemory();
     env?.dispose();
@@ -282,7 +269,7 @@ describe("n8n's retry of a failed execution, in a running n8n (REST API), embedd
     // A succeeded execution is not retried by n8n at all.
     expect((await rest.call('POST', `/rest/executions/${retry2.id}/retry`, { loadWorkflow: false })).status).toBe(409);
 
-    await stopN8n(child!, 60_000); // it holds the embedded folder
+    await n8n.stopN8n(child, 60_000); // it holds the embedded folder
     const rows = await messageRows(memory, 'loop-user');
     expect(rows.map((r) => [r.session_id, r.content, r.idempotency_key])).toEqual([
       ['loop-a', 'first', `${first.id}:${STORE_NODE_ID}:0:0`],
