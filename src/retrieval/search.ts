@@ -180,15 +180,19 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
   // query terms (the sum of their idf) first, with their term frequencies. Filtered: from the user's
   // rows (the GIN index cannot serve tsvector @@ tsquery under row-level security, see migration 0007).
   const rank = 'ts_rank_cd(m.content_tsv, search.q)';
-  // The index reads every posting of the searched terms: while they are fewer than the messages, for
-  // a question's few terms (with the 32 terms of a pasted text, one pass over the rows measured faster).
-  const postings = searched.reduce((sum, t) => sum + t.documentFrequency, 0);
-  const indexed = searchesWholeUser(request) && postings <= documents && searched.length <= MAX_QUERY_TERMS / 2;
+  // Reading every posting of the searched terms costs less than a pass over the user's rows, which
+  // tests and ranks every match: also for 32 common terms (measured: chat turns at 2,000 messages,
+  // p95 57 against 32 ms; pasted texts at 5,000, 16 against 33 ms at p50).
+  const indexed = searchesWholeUser(request);
   const [matching, termFrequencies, order] = indexed
     ? [
         `(SELECT t.message_id, jsonb_object_agg(t.term, t.frequency) AS tf, count(*) OVER () AS matches
             FROM unnest($1::text[], $${values.push(searched.map((t) => bm25Idf(documents, t.documentFrequency)))}::float8[]) w(term, idf)
-            JOIN ${ctx.schema}.ltst_message_terms t ON t.user_id = $2 AND t.term = w.term
+            -- One index range per term, whatever the statistics say: OFFSET 0 keeps the planner from
+            -- making this a plain join, which on a user's terms not yet analyzed (a fresh import)
+            -- it planned as the user's every term filtered against each query term: 260 ms for 32.
+            CROSS JOIN LATERAL (SELECT t.message_id, t.term, t.frequency FROM ${ctx.schema}.ltst_message_terms t
+                                 WHERE t.user_id = $2 AND t.term = w.term OFFSET 0) t
            GROUP BY t.message_id ORDER BY sum(w.idf) DESC, t.message_id DESC LIMIT ${PRE_RANK_LIMIT}) hit
            JOIN ${ctx.schema}.conversation_messages m ON m.message_id = hit.message_id CROSS JOIN search
           WHERE ${where}`,

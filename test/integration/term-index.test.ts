@@ -1,6 +1,8 @@
 import { closeAllMemory, openMemory } from '../../src';
 import type { MemoryConfig } from '../../src/config';
-import { PRE_RANK_LIMIT } from '../../src/retrieval/search';
+import type { MemoryContext } from '../../src/memory/context';
+import { normalizeRequest } from '../../src/retrieval/request';
+import { PRE_RANK_LIMIT, textCandidates } from '../../src/retrieval/search';
 import { dropSchema, onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
 /**
@@ -87,6 +89,38 @@ describe.each(testTargets(__filename))('the term index on $name', ({ config }) =
     const bundle = await store().retrieveContext({ userId: user, query: 'weather volcano', topK: 3, useCache: false });
     // Ranked first by the weight of the query terms it holds, the one message with the rare term is never cut.
     expect(bundle.relevantMessages[0].content).toBe('the weather on the volcano island');
+  });
+
+  it('reads only the postings of the query terms, even before the statistics know the user', async () => {
+    const user = 'newcomer';
+    // Statistics taken while the user had no message (as between two ANALYZE runs after an import).
+    await onDatabase(config, (db) => db.query(`ANALYZE "${config.schema}".ltst_message_terms`));
+    const words = Array.from({ length: 400 }, (_, w) => `topic${w.toString(36)}`);
+    const messages = Array.from({ length: 2_000 }, (_, i) => turn(user, `newcomer-${i % 9}`, Array.from({ length: 12 }, (_, k) => words[(i * 7 + k * 31) % words.length]).join(' ')));
+    for (let i = 0; i < messages.length; i += 500) await store().storeMessages(messages.slice(i, i + 500));
+    // 32 terms, all searched (MAX_QUERY_TERMS).
+    const query = words.filter((_, w) => w % 12 === 0).slice(0, 32).join(' ');
+    const request = normalizeRequest({ userId: user, query });
+    const { read, postings } = await onDatabase(config, (db) =>
+      db.transaction(async (tx) => {
+        const reads = async () =>
+          Number(
+            (
+              await tx.query<{ read: string }>(
+                `SELECT idx_tup_fetch + seq_tup_read AS read FROM pg_stat_xact_user_tables WHERE relid = '"${config.schema}".ltst_message_terms'::regclass`,
+              )
+            ).rows[0].read,
+          );
+        const before = await reads();
+        const found = await textCandidates(tx, { schema: `"${config.schema}"` } as MemoryContext, request, query, [], 200);
+        const searched = [...found.statistics.documentFrequency.values()];
+        expect(searched.length).toBe(32);
+        return { read: (await reads()) - before, postings: searched.reduce((sum, df) => sum + 2 * df, 0) };
+      }),
+    );
+    // Counting each term's documents and reading its postings: twice the postings at most. Planned as a
+    // join on these statistics, the search read all 24,000 of the user's terms, against each query term.
+    expect(read).toBeLessThanOrEqual(postings);
   });
 });
 
