@@ -8,8 +8,13 @@ import { relatedSessionsSql, toRelatedSession, type RelatedSession, type Relatio
 import { toSession, type Session, type SessionRow } from '../memory/sessions';
 import type { NormalizedRequest } from './request';
 
-/** What a bundle holds besides recall: the session, its recent window, preferences, live context and related sessions. */
+/**
+ * What a bundle holds besides recall (the session, its recent window, preferences, live context and
+ * related sessions), and the user's memory generation and message count as the search begins.
+ */
 export interface BundleParts {
+  generation: number;
+  messageCount: number;
   session: Session | null;
   recent: StoredMessage[];
   preferences: Preference[];
@@ -17,14 +22,14 @@ export interface BundleParts {
   relatedSessions: RelatedSession[];
 }
 
-type PartsRow = { session: SessionRow | null; recent: MessageRow[]; preferences: PreferenceRow[]; context: ContextRow[]; related: RelationshipRow[] };
+type PartsRow = { generation: string | null; message_count: string | null; session: SessionRow | null; recent: MessageRow[]; preferences: PreferenceRow[]; context: ContextRow[]; related: RelationshipRow[] };
 
 const NONE = `'[]'::jsonb`;
 /** The rows of `sql` as one JSON array, in its order. */
 const rowsOf = (sql: string) => `(SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]') FROM (${sql}) q)`;
 
 /**
- * Every part in one statement (each is a small indexed read; one round trip instead of five).
+ * Every part in one statement (each is a small indexed read; one round trip instead of six).
  * FORBIDDEN when the session is another user's.
  */
 export async function readBundleParts(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, now: Date): Promise<BundleParts> {
@@ -34,18 +39,22 @@ export async function readBundleParts(tx: Queryable, ctx: MemoryContext, request
   const session = sessionId === null ? null : bind(sessionId);
   const inSession = (wanted: boolean, sql: () => string) => (wanted && sessionId !== null ? rowsOf(sql()) : NONE);
   const { rows } = await tx.query<PartsRow>(
-    `SELECT ${session === null ? 'NULL::jsonb' : `(SELECT to_jsonb(s) FROM ${ctx.schema}.conversation_sessions s WHERE s.session_id = ${session})`} AS session,
+    `SELECT u.generation, u.message_count,
+            ${session === null ? 'NULL::jsonb' : `(SELECT to_jsonb(s) FROM ${ctx.schema}.conversation_sessions s WHERE s.session_id = ${session})`} AS session,
             ${inSession(request.recentLimit > 0, () => `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = ${session} ORDER BY message_index DESC LIMIT ${bind(request.recentLimit)}) newest ORDER BY message_index`)} AS recent,
             ${request.includePreferences ? rowsOf(preferencesSql(ctx, bind, userId, request.minPreferenceConfidence)) : NONE} AS preferences,
             ${inSession(request.includeContext, () => liveContextSql(ctx, bind, userId, sessionId as string, null, now))} AS context,
-            ${inSession(request.includeRelatedSessions, () => relatedSessionsSql(ctx, bind, userId, sessionId as string))} AS related`,
+            ${inSession(request.includeRelatedSessions, () => relatedSessionsSql(ctx, bind, userId, sessionId as string))} AS related
+       FROM (SELECT 1) one LEFT JOIN ${ctx.schema}.ltst_user_state u ON u.user_id = ${bind(userId)}`,
     values,
   );
   const [row] = rows;
   // Another user's session is invisible under row-level security: whether it exists decides.
   if (sessionId !== null && (row.session ? row.session.user_id !== userId : await sessionExists(tx, ctx, sessionId))) throw forbiddenSession(sessionId);
-  if (!row.session) return { session: null, recent: [], preferences: row.preferences.map(toPreference), context: [], relatedSessions: [] };
+  const state = { generation: Number(row.generation ?? 0), messageCount: Number(row.message_count ?? 0) };
+  if (!row.session) return { ...state, session: null, recent: [], preferences: row.preferences.map(toPreference), context: [], relatedSessions: [] };
   return {
+    ...state,
     session: toSession(row.session),
     recent: row.recent.map((message) => toMessage(message)),
     preferences: row.preferences.map(toPreference),

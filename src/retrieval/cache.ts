@@ -8,37 +8,24 @@ import { sha256, type MemoryContext } from '../memory/context';
  * cleanExpired removes them at their TTL.
  */
 
-export interface CacheLookup {
-  /** The cached bundle; undefined on a miss (or when the cache was not asked). */
-  bundle?: unknown;
-  /** The user's generation now: a retrieval reads it before searching, so an entry is never newer than its key. */
-  generation: number;
-  /** The user's message count: exact or HNSW search. */
-  messageCount: number;
-}
-
 /**
- * One round trip: the user's generation and message count and, with a request key, the cached
- * bundle of that generation (its hit counted), so a miss costs no statement of its own.
+ * The cached bundle of the request for the user's current generation, its hit counted; undefined on
+ * a miss. One statement: the generation is read in it.
  */
-export async function lookUp(db: Queryable, ctx: MemoryContext, requestKey: string | null, userId: string, now: Date): Promise<CacheLookup> {
-  const { rows } = await db.query<{ retrieved_context: unknown; generation: string | null; message_count: string | null }>(
-    `WITH state AS (SELECT generation, message_count FROM ${ctx.schema}.ltst_user_state WHERE user_id = $2),
-     hit AS (
-       UPDATE ${ctx.schema}.memory_retrieval_cache SET cache_hit_count = cache_hit_count + 1, last_accessed = $3::timestamptz
-        WHERE $1::text IS NOT NULL AND user_id = $2 AND expires_at > $3::timestamptz
-          AND cache_key = encode(sha256(convert_to($1 || ':' || coalesce((SELECT generation FROM state), 0)::text, 'UTF8')), 'hex')
-       RETURNING retrieved_context)
-     SELECT (SELECT retrieved_context FROM hit) AS retrieved_context, (SELECT generation FROM state) AS generation, (SELECT message_count FROM state) AS message_count`,
+export async function lookUp(db: Queryable, ctx: MemoryContext, requestKey: string, userId: string, now: Date): Promise<unknown> {
+  const { rows } = await db.query<{ retrieved_context: unknown }>(
+    `UPDATE ${ctx.schema}.memory_retrieval_cache SET cache_hit_count = cache_hit_count + 1, last_accessed = $3::timestamptz
+      WHERE user_id = $2 AND expires_at > $3::timestamptz
+        AND cache_key = encode(sha256(convert_to($1 || ':' || coalesce((SELECT generation FROM ${ctx.schema}.ltst_user_state WHERE user_id = $2), 0)::text, 'UTF8')), 'hex')
+     RETURNING retrieved_context`,
     [requestKey, userId, now],
   );
-  const [row] = rows;
-  return { bundle: row.retrieved_context ?? undefined, generation: Number(row.generation ?? 0), messageCount: Number(row.message_count ?? 0) };
+  return rows[0]?.retrieved_context ?? undefined;
 }
 
 export interface CacheEntry {
   requestKey: string;
-  /** The user's generation when the retrieval began: the bundle is cached only if it is still the current one. */
+  /** The user's generation when the search began: the bundle is cached only if it is still the current one. */
   generation: number;
   userId: string;
   sessionId: string | null;

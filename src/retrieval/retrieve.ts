@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database';
+import { setLocalStatements, type Queryable } from '../db/database';
 import { instrument, sha256, type MemoryContext } from '../memory/context';
 import type { ContextEntry } from '../memory/context-entries';
 import type { StoredMessage } from '../memory/messages';
@@ -8,7 +8,7 @@ import { schemaInfo } from '../memory/schema-info';
 import { cleanText } from '../memory/validation';
 import type { Session } from '../memory/sessions';
 import { readBundleParts } from './bundle-parts';
-import { lookUp, storeBundle, type CacheLookup } from './cache';
+import { lookUp, storeBundle } from './cache';
 import { documentChunks, type DocumentChunk } from './documents';
 import { foundMessages } from './found-messages';
 import { renderPrompt } from './prompt';
@@ -110,7 +110,7 @@ async function relevantMessages(tx: Queryable, ctx: MemoryContext, request: Norm
   });
 }
 
-async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, state: CacheLookup, started: number): Promise<ContextBundle> {
+async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey: string, started: number): Promise<ContextBundle> {
   const now = ctx.options.clock();
   const info = await schemaInfo(ctx);
   // The query and its embedding come before the transaction: an embedding API call must not hold a connection.
@@ -122,17 +122,19 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const embedding = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
 
-  const { generation, messageCount } = state;
   const pool = Math.max(50, request.topK * 5);
-  const exact = messageCount <= EXACT_SEARCH_MAX_MESSAGES;
   // Sent with BEGIN. The transaction writes only the cache entry and preference use counts, which a
   // crash may lose: it need not wait for its commit to reach the disk.
-  const settings = { statement_timeout: request.timeoutMs, synchronous_commit: 'off', ...(embedding ? vectorSearchSettings(pool, exact) : {}) };
+  const settings = { statement_timeout: request.timeoutMs, synchronous_commit: 'off' };
   try {
     return await ctx.transaction(async (tx) => {
       const searchStarted = performance.now();
-      const { session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
+      const { generation, messageCount, session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
       const exclude = recent.map((m) => m.messageId);
+      const exact = messageCount <= EXACT_SEARCH_MAX_MESSAGES;
+      // Only a user past EXACT_SEARCH_MAX_MESSAGES needs settings for the HNSW search: one round trip more.
+      const hnswSettings = embedding && !exact ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
+      if (hnswSettings.length > 0) await tx.exec(hnswSettings.join('; '));
       const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];
       const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : NO_TEXT_SEARCH;
       const relevant = await relevantMessages(tx, ctx, request, rank(request, vector, text, now));
@@ -207,9 +209,9 @@ export function retrievalOperations(ctx: MemoryContext) {
         'retrieve_context',
         { userId: request.userId, sessionId: request.sessionId ?? undefined, parameters: keyed },
         async () => {
-          const state = await ctx.run((db) => lookUp(db, ctx, useCache ? requestKey : null, request.userId, ctx.options.clock()));
-          const hit = state.bundle as ContextBundle | undefined;
-          const bundle = hit ? { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } } : await search(ctx, request, requestKey, state, started);
+          // Without the cache a retrieval is one transaction: the user's generation is read in it.
+          const hit = useCache ? ((await ctx.run((db) => lookUp(db, ctx, requestKey, request.userId, ctx.options.clock()))) as ContextBundle | undefined) : undefined;
+          const bundle = hit ? { ...hit, stats: { ...hit.stats, cacheHit: true, embeddingMs: 0, searchMs: 0, totalMs: performance.now() - started } } : await search(ctx, request, requestKey, started);
           // What was recalled gains relevance, also when it came from the cache: written in the background.
           ctx.relevance.record(bundle.relevantMessages.map((m) => ({ messageId: m.messageId, score: m.score })));
           return bundle;

@@ -151,15 +151,8 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
   const [{ config }] = testTargets(`${__filename}-statements`).filter((t) => t.name === 'postgres');
   useFreshSchema(config);
 
-  it('is the cache lookup and one transaction of six statements, its settings sent with BEGIN', async () => {
-    const store = openMemory({ ...config, embeddings: hashEmbedder() });
-    await store.storeMessages([
-      { userId: 'ann', sessionId: 'chat', role: 'human', content: 'I drink green tea every morning' },
-      { userId: 'ann', sessionId: 'chat', role: 'ai', content: 'Green tea it is' },
-    ]);
-    await store.upsertPreference({ userId: 'ann', key: 'drink', value: 'tea', source: 'explicit' });
-    await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'what do I drink?' }); // schema facts and the scope
-    await flushAllBuffers();
+  /** Every statement the store sends during `work`, but the scope a connection is given once per scope. */
+  async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
     const sent: string[] = [];
     const real = pg.Client.prototype.query;
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
@@ -168,23 +161,41 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
       return (real as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof real;
     try {
-      const bundle = await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'which tea in the morning?', recentLimit: 1 });
-      expect(bundle.relevantMessages.map((m) => m.content)).toEqual(['I drink green tea every morning']);
+      await work();
     } finally {
       pg.Client.prototype.query = real;
     }
-    // A connection last used for another scope is given the user's first (once per connection and scope).
-    expect(sent.filter((text) => !text.includes("set_config('ltst.scope'"))).toEqual([
-      expect.stringMatching(/^WITH state AS/), // the user's generation and the cache
+    return sent.filter((text) => !text.includes("set_config('ltst.scope'"));
+  }
+
+  it('is the cache lookup and one transaction of six statements, its settings sent with BEGIN; without the cache, the transaction alone', async () => {
+    const store = openMemory({ ...config, embeddings: hashEmbedder() });
+    await store.storeMessages([
+      { userId: 'ann', sessionId: 'chat', role: 'human', content: 'I drink green tea every morning' },
+      { userId: 'ann', sessionId: 'chat', role: 'ai', content: 'Green tea it is' },
+    ]);
+    await store.upsertPreference({ userId: 'ann', key: 'drink', value: 'tea', source: 'explicit' });
+    await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'what do I drink?' }); // schema facts and the scope
+    await flushAllBuffers();
+    const retrieve = (useCache: boolean) => async () => {
+      const bundle = await store.retrieveContext({ userId: 'ann', sessionId: 'chat', query: 'which tea in the morning?', recentLimit: 1, useCache });
+      expect(bundle.relevantMessages.map((m) => m.content)).toEqual(['I drink green tea every morning']);
+    };
+    const search = [
       "BEGIN; SET LOCAL statement_timeout = '10000'; SET LOCAL synchronous_commit = 'off'",
-      expect.stringMatching(/to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/), // the bundle's parts
+      expect.stringMatching(/^SELECT u\.generation, u\.message_count, .*to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/), // the user's generation and the bundle's parts
       expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
       expect.stringMatching(/^WITH terms AS/), // term statistics
       expect.stringMatching(/^WITH search AS/), // text candidates
       expect.stringMatching(/^WITH found AS/), // the ranked rows
+    ];
+    expect(await statementsOf(retrieve(true))).toEqual([
+      expect.stringMatching(/^UPDATE .*memory_retrieval_cache SET cache_hit_count/), // the cache, for the user's generation
+      ...search,
       expect.stringMatching(/^INSERT INTO .*memory_retrieval_cache/),
       expect.stringMatching(/^UPDATE .*user_preferences SET usage_count/),
       'COMMIT',
     ]);
+    expect(await statementsOf(retrieve(false))).toEqual([...search, expect.stringMatching(/^UPDATE .*user_preferences SET usage_count/), 'COMMIT']);
   });
 });

@@ -3,7 +3,7 @@ import { openMemory } from '../../src';
 import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import type { MemoryContext } from '../../src/memory/context';
 import { MetricsRecorder } from '../../src/memory/metrics';
-import { lookUp, storeBundle } from '../../src/retrieval/cache';
+import { storeBundle } from '../../src/retrieval/cache';
 import { hashEmbedder } from '../helpers/hash-embedder';
 import { onDatabase, testTargets, useFreshSchema } from '../helpers/databases';
 
@@ -15,6 +15,8 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
   // The nodes open one store per node: deletion runs from another store than the chat.
   const maintenance = openMemory({ ...config, memory: { clock: () => now } });
   const q = <T = Record<string, unknown>>(text: string, values: unknown[] = []) => onDatabase(config, async (db) => (await db.query<T>(text, values)).rows);
+  /** The user's memory generation, as a retrieval reads it when its search begins. */
+  const generationOf = async (userId: string) => Number((await q<{ generation: string }>(`SELECT generation FROM ${schema}.ltst_user_state WHERE user_id = $1`, [userId]))[0]?.generation ?? 0);
 
   /** Rows of `user` in every table of the schema that has a user_id column. */
   async function rowsOf(user: string): Promise<Record<string, number>> {
@@ -70,17 +72,17 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
 
   it('never caches a retrieval that began before the erasure, and generations never restart', async () => {
     await say('gina', 'gina-1', 'my diagnosis is flu');
-    const before = await onDatabase(config, (db) => lookUp(db, ctx, null, 'gina', now));
+    const before = await generationOf('gina');
     await maintenance.deleteUserData('gina');
     // A retrieval that read the generation before the deletion finishes after it.
     await onDatabase(config, (db) =>
-      storeBundle(db, ctx, { requestKey: 'late', generation: before.generation, userId: 'gina', sessionId: null, query: 'diagnosis', bundle: { prompt: 'my diagnosis is flu' }, scores: {}, retrievalTimeMs: 1, now, expiresBy: null }),
+      storeBundle(db, ctx, { requestKey: 'late', generation: before, userId: 'gina', sessionId: null, query: 'diagnosis', bundle: { prompt: 'my diagnosis is flu' }, scores: {}, retrievalTimeMs: 1, now, expiresBy: null }),
     );
     expect(await rowsOf('gina')).toEqual({});
     // The user comes back: new generations, past any they had, so no old cache key matches.
     await say('gina', 'gina-2', 'hello again');
     await say('gina', 'gina-2', 'what do you know about me?');
-    expect((await onDatabase(config, (db) => lookUp(db, ctx, null, 'gina', now))).generation).toBeGreaterThan(before.generation);
+    expect(await generationOf('gina')).toBeGreaterThan(before);
     const bundle = await chat.retrieveContext({ userId: 'gina', query: 'diagnosis' });
     expect(bundle.stats.cacheHit).toBe(false);
     expect(JSON.stringify(bundle)).not.toContain('flu');
@@ -158,7 +160,7 @@ describe.each(testTargets(__filename))('erasing a user on $name', ({ name, confi
     it('a cache write in flight holds the deletion back until it commits, and is then deleted with the rest', async () => {
       // PGlite has one connection, so only a server can interleave two transactions.
       await say('jack', 'jack-1', 'my password hint is blue');
-      const { generation } = await onDatabase(config, (db) => lookUp(db, ctx, null, 'jack', now));
+      const generation = await generationOf('jack');
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let cached!: () => void;
