@@ -132,8 +132,8 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       const { generation, messageCount, session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
       const exclude = recent.map((m) => m.messageId);
       const exact = messageCount <= EXACT_SEARCH_MAX_MESSAGES;
-      // Only a user past EXACT_SEARCH_MAX_MESSAGES needs settings for the HNSW search: one round trip more.
-      const hnswSettings = embedding && !exact ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
+      // Only an HNSW search (a user past EXACT_SEARCH_MAX_MESSAGES) has settings: one round trip more.
+      const hnswSettings = embedding ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
       if (hnswSettings.length > 0) await tx.exec(hnswSettings.join('; '));
       const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];
       const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : NO_TEXT_SEARCH;
