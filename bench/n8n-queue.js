@@ -97,32 +97,32 @@ function webhook(id, route) {
   };
 }
 
-const chain = (names) => Object.fromEntries(names.slice(0, -1).map((name, k) => [name, { main: [[{ node: names[k + 1], type: 'main', index: 0 }]] }]));
+/** A workflow of a webhook and then `steps`, one after another; it answers when the last ends. */
+function webhookWorkflow({ id, name, prefix, route, steps }) {
+  const nodes = [webhook(prefix, route), ...steps.map((step, k) => ({ id: `${prefix}-0000-4000-8000-00000000000${k + 2}`, position: [200 * (k + 1), 0], ...step }))];
+  const next = (k) => ({ main: [[{ node: nodes[k + 1].name, type: 'main', index: 0 }]] });
+  const connections = Object.fromEntries(nodes.slice(0, -1).map((node, k) => [node.name, next(k)]));
+  return { id, name, active: false, settings: { executionOrder: 'v1' }, nodes, connections };
+}
 
 function ltstWorkflow() {
-  const at = (k) => `a1a1a1a1-0000-4000-8000-00000000000${k}`;
-  return {
+  return webhookWorkflow({
     id: 'ltstQueueBench01',
     name: 'LTST bench: store and retrieve',
-    active: false,
-    settings: { executionOrder: 'v1' },
-    nodes: [
-      webhook('a1a1a1a1', 'ltst-turn'),
+    prefix: 'a1a1a1a1',
+    route: 'ltst-turn',
+    steps: [
       {
-        id: at(2),
         name: 'Store Message',
         type: 'n8n-nodes-ltst-memory.ltstStoreMessage',
         typeVersion: 1,
-        position: [200, 0],
         parameters: { userId: '={{ $json.body.userId }}', sessionId: '={{ $json.body.sessionId }}', role: 'human', content: '={{ $json.body.text }}', embeddings: 'none', options: {} },
         credentials: credential(LTST_CRED),
       },
       {
-        id: at(3),
         name: 'Retrieve Context',
         type: 'n8n-nodes-ltst-memory.ltstRetrieveContext',
         typeVersion: 1,
-        position: [400, 0],
         parameters: {
           userId: "={{ $('Webhook').item.json.body.userId }}",
           sessionId: "={{ $('Webhook').item.json.body.sessionId }}",
@@ -134,49 +134,34 @@ function ltstWorkflow() {
         credentials: credential(LTST_CRED),
       },
     ],
-    connections: chain(['Webhook', 'Store Message', 'Retrieve Context']),
-  };
+  });
 }
 
 function pgWorkflow() {
-  const at = (k) => `b2b2b2b2-0000-4000-8000-00000000000${k}`;
   const table = `${SCHEMAS.pg}.chat_messages`;
-  return {
+  const query = (sql, replacement) => ({ operation: 'executeQuery', query: sql, options: { queryReplacement: replacement } });
+  const postgres = { type: 'n8n-nodes-base.postgres', typeVersion: 2.6, credentials: credential(PG_CRED) };
+  return webhookWorkflow({
     id: 'ltstQueueBench02',
     name: 'n8n Postgres bench: insert and select',
-    active: false,
-    settings: { executionOrder: 'v1' },
-    nodes: [
-      webhook('b2b2b2b2', 'pg-turn'),
+    prefix: 'b2b2b2b2',
+    route: 'pg-turn',
+    steps: [
       {
-        id: at(2),
         name: 'Insert',
-        type: 'n8n-nodes-base.postgres',
-        typeVersion: 2.6,
-        position: [200, 0],
-        parameters: {
-          operation: 'executeQuery',
-          query: `INSERT INTO ${table} (session_id, message) VALUES ($1, $2::jsonb) RETURNING id`,
-          options: { queryReplacement: "={{ [$json.body.sessionId, JSON.stringify({ type: 'human', data: { content: $json.body.text } })] }}" },
-        },
-        credentials: credential(PG_CRED),
+        ...postgres,
+        parameters: query(
+          `INSERT INTO ${table} (session_id, message) VALUES ($1, $2::jsonb) RETURNING id`,
+          "={{ [$json.body.sessionId, JSON.stringify({ type: 'human', data: { content: $json.body.text } })] }}",
+        ),
       },
       {
-        id: at(3),
         name: 'Select',
-        type: 'n8n-nodes-base.postgres',
-        typeVersion: 2.6,
-        position: [400, 0],
-        parameters: {
-          operation: 'executeQuery',
-          query: `SELECT id, message FROM ${table} WHERE session_id = $1 ORDER BY id DESC LIMIT 10`,
-          options: { queryReplacement: "={{ [$('Webhook').item.json.body.sessionId] }}" },
-        },
-        credentials: credential(PG_CRED),
+        ...postgres,
+        parameters: query(`SELECT id, message FROM ${table} WHERE session_id = $1 ORDER BY id DESC LIMIT 10`, "={{ [$('Webhook').item.json.body.sessionId] }}"),
       },
     ],
-    connections: chain(['Webhook', 'Insert', 'Select']),
-  };
+  });
 }
 
 const SIDES = [
