@@ -163,31 +163,36 @@ export function eventOperations(ctx: MemoryContext) {
           ctx.transaction(async (tx) => {
             // Take back at most `limit` expired events: the work per claim stays bounded, and the
             // rows this claim locks are ones it can hand out, not ones concurrent claimers must skip.
+            // The rows are locked in a MATERIALIZED CTE, run exactly once: as an IN (subquery) the
+            // planner may run the locking subquery again, and rows it locked but did not update were
+            // then skipped by every other claimer (measured: 49 of 60 handed out under load).
             await tx.query(
-              `UPDATE ${ledger}
+              `WITH expired AS MATERIALIZED (
+                 SELECT event_id FROM ${ledger}
+                  WHERE status = 'processing' AND lease_expires_at < now()${typeFilter}
+                  ORDER BY lease_expires_at
+                  LIMIT $1
+                    FOR UPDATE SKIP LOCKED)
+               UPDATE ${ledger} l
                   SET ${COUNT_A_RETRY},
                       error_message = 'lease expired at ' || lease_expires_at || ' before the event was completed or failed (its worker may have stopped)',
                       claim_token = NULL
-                WHERE status = 'processing' AND lease_expires_at < now() AND event_id IN (
-                  SELECT event_id FROM ${ledger}
-                   WHERE status = 'processing' AND lease_expires_at < now()${typeFilter}
-                   ORDER BY lease_expires_at
-                   LIMIT $1
-                     FOR UPDATE SKIP LOCKED)`,
+                 FROM expired WHERE l.event_id = expired.event_id`,
               [limit, ...types],
             );
             const { rows } = await tx.query<EventRow>(
-              `WITH claimed AS (
-                 UPDATE ${ledger}
+              `WITH chosen AS MATERIALIZED (
+                 SELECT event_id FROM ${ledger}
+                  WHERE status = 'pending'${typeFilter}
+                  ORDER BY ${ORDER}
+                  LIMIT $1
+                    FOR UPDATE SKIP LOCKED
+               ), claimed AS (
+                 UPDATE ${ledger} l
                     SET status = 'processing', claimed_at = now(), lease_expires_at = now() + $${types.length + 2}::int * interval '1 second',
                         claim_token = gen_random_uuid()
-                  WHERE status = 'pending' AND event_id IN (
-                    SELECT event_id FROM ${ledger}
-                     WHERE status = 'pending'${typeFilter}
-                     ORDER BY ${ORDER}
-                     LIMIT $1
-                       FOR UPDATE SKIP LOCKED)
-                 RETURNING *)
+                   FROM chosen WHERE l.event_id = chosen.event_id
+                 RETURNING l.*)
                SELECT * FROM claimed ORDER BY ${ORDER}`,
               [limit, ...types, leaseSeconds],
             );
