@@ -10,6 +10,7 @@ import { setLocalStatements, type Database, type Queryable, type QueryResult } f
 import { lockFolder, type FolderLock } from './folder-lock';
 import { packageRoot, runningFromDist } from './package-root';
 import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
+import { asTextValues } from './vectors';
 
 /**
  * PGlite connects as the superuser postgres, whom row-level security never stops: the work of
@@ -61,7 +62,7 @@ type PGliteLike = PGlite | Transaction;
 function toQueryable(db: PGliteLike): Queryable {
   return {
     async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-      const result = await db.query<Row>(text, values);
+      const result = await db.query<Row>(text, asTextValues(values));
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
     },
     async exec(script: string) {

@@ -1,3 +1,4 @@
+import { VectorListParam } from '../db/vectors';
 import { LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { prepareEmbedding } from './message-input';
@@ -54,9 +55,9 @@ export function backfillOperations(ctx: MemoryContext) {
           const vectors = await embedder.embed(rows.map((row) => row.content));
           const { rowCount } = await ctx.run((db) =>
             db.query(
-              `UPDATE ${table} m SET embedding = x.e::${info.vectorSchema}.vector
-                 FROM unnest($1::bigint[], $2::text[]) AS x(id, e) WHERE m.message_id = x.id AND m.embedding IS NULL`,
-              [rows.map((row) => row.id), vectors.map((vector) => prepareEmbedding(vector, info))],
+              `UPDATE ${table} m SET embedding = x.e
+                 FROM unnest($1::bigint[], $2::${info.vectorSchema}.vector[]) AS x(id, e) WHERE m.message_id = x.id AND m.embedding IS NULL`,
+              [rows.map((row) => row.id), new VectorListParam(vectors.map((vector) => prepareEmbedding(vector, info)), info.vectorOid)],
             ),
           );
           embedded += rowCount;

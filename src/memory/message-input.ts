@@ -34,7 +34,7 @@ export interface PreparedMessage {
   metadata: string;
   timestamp: Date | null;
   idempotencyKey: string | null;
-  embedding: string | null;
+  embedding: Float32Array | null;
   contentHash: string;
   contextHash: string;
   /** Its place in the batch given to storeMessages, for errors found later (in the transaction). */
@@ -56,17 +56,18 @@ function inBatch<T>(index: number, prepare: () => T): T {
   }
 }
 
-/** Validates an embedding against the installed dimension and formats it for pgvector. */
-export function prepareEmbedding(value: unknown, info: SchemaInfo): string | null {
+/** Validates an embedding against the installed dimension; pgvector keeps 4-byte floats. */
+export function prepareEmbedding(value: unknown, info: SchemaInfo): Float32Array | null {
   if (value === undefined || value === null) return null;
   if (!info.hasEmbedding) {
     throw invalidInput('embedding', 'was given but semantic search is disabled (pgvector is not installed)', 'Install pgvector and run migrate, or store the message without an embedding.');
   }
-  if (!Array.isArray(value) || value.length !== info.dimensions || !value.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+  const vector = Array.isArray(value) && value.every((x) => typeof x === 'number') ? Float32Array.from(value) : undefined;
+  if (!vector || vector.length !== info.dimensions || !vector.every(Number.isFinite)) {
     const got = Array.isArray(value) ? `${value.length} numbers` : typeof value;
-    throw invalidInput('embedding', `must be ${info.dimensions} finite numbers, got ${got}`, `Use an embedding model with ${info.dimensions} dimensions (the dimension fixed when the schema was installed).`);
+    throw invalidInput('embedding', `must be ${info.dimensions} finite numbers within ±3.4e38, got ${got}`, `Use an embedding model with ${info.dimensions} dimensions (the dimension fixed when the schema was installed).`);
   }
-  return `[${value.join(',')}]`;
+  return vector;
 }
 
 function prepareParent(value: unknown): string | null {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database';
+import { VectorListParam } from '../db/vectors';
 import { errorCode, invalidInput, LtstError } from '../errors';
 import { instrument, type MemoryContext } from './context';
 import { atItem, prepareEmbedding, prepareMessages, type PreparedMessage, type Role, type StoreMessageInput } from './message-input';
@@ -190,16 +191,16 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   });
 
   const column = <K extends keyof PreparedMessage>(key: K) => fresh.map((m) => m[key]);
-  const embedding = info.hasEmbedding ? `, embedding` : '';
-  const embeddingValue = info.hasEmbedding ? `, e::${info.vectorSchema}.vector` : '';
+  // Without pgvector there is no embedding column (and no vector type to unnest).
+  const [embedding, embeddings] = info.hasEmbedding ? [', embedding', `, $13::${info.vectorSchema}.vector[]`] : ['', ''];
   const { rows: inserted } = fresh.length === 0 ? { rows: [] as MessageRow[] } : await tx.query<MessageRow>(
     `INSERT INTO ${ctx.schema}.conversation_messages
        (session_id, user_id, role, content, message_type, parent_message_id, metadata, "timestamp", idempotency_key, content_hash, context_hash, message_index${embedding})
-     SELECT s, u, r, c, t, p::bigint, m::jsonb, coalesce(ts, now()), k, ch, xh, i${embeddingValue}
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[])
-            AS x(s, u, r, c, t, p, m, ts, k, ch, xh, i, e)
+     SELECT s, u, r, c, t, p::bigint, m::jsonb, coalesce(ts, now()), k, ch, xh, i${info.hasEmbedding ? ', e' : ''}
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::int[]${embeddings})
+            AS x(s, u, r, c, t, p, m, ts, k, ch, xh, i${info.hasEmbedding ? ', e' : ''})
      RETURNING ${MESSAGE_COLUMNS}`,
-    [column('sessionId'), column('userId'), column('role'), column('content'), column('messageType'), column('parentMessageId'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), indexes, column('embedding')],
+    [column('sessionId'), column('userId'), column('role'), column('content'), column('messageType'), column('parentMessageId'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), indexes, ...(info.hasEmbedding ? [vectorList(info, fresh)] : [])],
   );
   await linkContinuations(tx, ctx, created, owners);
 
@@ -210,6 +211,8 @@ async function storeBatch(tx: Queryable, ctx: MemoryContext, info: SchemaInfo, b
   let freshAt = 0;
   return batch.map((m) => (fresh[freshAt] === m ? stored[freshAt++] : { ...(existing.get(keyOf(m) as string) as StoredMessage), duplicate: true }));
 }
+
+const vectorList = (info: SchemaInfo, messages: PreparedMessage[]) => new VectorListParam(messages.map((m) => m.embedding), info.vectorOid);
 
 /** Raised by ltst_append_messages (migrations 0008, 0009), undoing what it did: the batch needs the general path. */
 const NOT_A_PLAIN_APPEND = 'LT001';
@@ -227,13 +230,13 @@ const appendable = (info: SchemaInfo, [first, ...rest]: PreparedMessage[]) =>
  * Undefined when the session is new or another user's, or a key is repeated or was seen before (a
  * retry): storeBatch then returns the stored message or says the key names another one.
  */
-async function appendToSession(db: Queryable, ctx: MemoryContext, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
+async function appendToSession(db: Queryable, ctx: MemoryContext, info: SchemaInfo, batch: PreparedMessage[]): Promise<StoredMessage[] | undefined> {
   const [first] = batch;
   const column = <K extends keyof PreparedMessage>(key: K) => batch.map((m) => m[key]);
   try {
     const { rows } = await db.query<MessageRow & { duplicate: boolean }>(
-      `SELECT * FROM ${ctx.schema}.ltst_append_messages($1, $2, $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])`,
-      [first.sessionId, first.userId, column('role'), column('content'), column('messageType'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), column('embedding')],
+      `SELECT * FROM ${ctx.schema}.ltst_append_messages($1, $2, $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::${info.vectorSchema}.vector[])`,
+      [first.sessionId, first.userId, column('role'), column('content'), column('messageType'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), vectorList(info, batch)],
     );
     return rows.map((row) => toMessage(row, row.duplicate));
   } catch (error) {
@@ -269,7 +272,7 @@ export function messageOperations(ctx: MemoryContext) {
       async () => {
         const info = await schemaInfo(ctx);
         const batch = await withEmbeddings(ctx, info, prepareMessages(messages, info, ctx.options.maxContentBytes));
-        const appended = appendable(info, batch) ? await ctx.run((db) => appendToSession(db, ctx, batch)) : undefined;
+        const appended = appendable(info, batch) ? await ctx.run((db) => appendToSession(db, ctx, info, batch)) : undefined;
         return appended ?? ctx.transaction((tx) => storeBatch(tx, ctx, info, batch));
       },
       (stored) => stored.length,

@@ -1,5 +1,6 @@
 import { quoteIdentifier, type DocumentsConfig } from '../config';
 import type { Queryable } from '../db/database';
+import type { VectorParam } from '../db/vectors';
 import { LtstError } from '../errors';
 import { bookkeepingSql } from '../schema/bookkeeping';
 import { EXPECTED_TABLES, EXPECTED_VIEWS } from '../schema/expected-objects';
@@ -104,7 +105,7 @@ async function checkTable(tx: Queryable, source: DocumentsSource): Promise<Set<s
  * The chunks nearest to the query embedding in the configured documents table. With a user column
  * only the requesting user's chunks are searched; without one the table is shared knowledge.
  */
-export async function documentChunks(tx: Queryable, vectorSchema: string, source: DocumentsSource, userId: string, embedding: number[] | undefined, limit: number): Promise<DocumentChunk[]> {
+export async function documentChunks(tx: Queryable, vectorSchema: string, source: DocumentsSource, userId: string, embedding: VectorParam | undefined, limit: number): Promise<DocumentChunk[]> {
   if (!embedding) return [];
   const columns = await checkTable(tx, source);
   // Compared as text: the user column may be uuid or integer; a text column keeps its index.
@@ -113,7 +114,7 @@ export async function documentChunks(tx: Queryable, vectorSchema: string, source
     `SELECT content, ${columns.has('metadata') ? 'metadata' : 'NULL::jsonb AS metadata'}, embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector AS distance
        FROM ${source.quoted} WHERE embedding IS NOT NULL ${owner}
       ORDER BY embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector LIMIT $2`,
-    [`[${embedding.join(',')}]`, limit, ...(source.userColumn ? [userId] : [])],
+    [embedding, limit, ...(source.userColumn ? [userId] : [])],
   );
   return rows.map((row) => ({ content: row.content, metadata: row.metadata ?? {}, similarity: 1 - Number(row.distance) }));
 }

@@ -1,4 +1,5 @@
 import { setLocalStatements, type Queryable } from '../db/database';
+import { VectorParam } from '../db/vectors';
 import { instrument, sha256, type MemoryContext } from '../memory/context';
 import type { ContextEntry } from '../memory/context-entries';
 import type { StoredMessage } from '../memory/messages';
@@ -119,7 +120,8 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   const query = bounded?.text ?? null;
   const embedder = info.hasEmbedding ? await ctx.embedder() : undefined;
   const embeddingStarted = performance.now();
-  const embedding = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
+  const queryVector = embedder && query ? await (embedder.embedQuery ? embedder.embedQuery(query) : embedder.embed([query]).then((vectors) => vectors[0])) : undefined;
+  const embedding = queryVector ? new VectorParam(Float32Array.from(queryVector)) : undefined;
   const embeddingMs = performance.now() - embeddingStarted;
 
   const pool = Math.max(50, request.topK * 5);

@@ -1,4 +1,5 @@
 import { binder, type Queryable, type TransactionSettings } from '../db/database';
+import type { VectorParam } from '../db/vectors';
 import type { MemoryContext } from '../memory/context';
 import { MAX_QUERY_TERMS, pickQueryTerms, type QueryTerm } from './bounds';
 import { bm25Idf } from './scoring';
@@ -77,8 +78,8 @@ export const vectorSearchSettings = (limit: number, exact: boolean): Transaction
  * through the HNSW index with iterative scan (pgvector 0.8+, in the transaction's vectorSearchSettings),
  * which keeps searching the graph until enough rows pass the user filter; relaxed order is re-sorted here.
  */
-export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: number[], exclude: number[], limit: number, exact: boolean): Promise<Candidate[]> {
-  const values: unknown[] = [`[${embedding.join(',')}]`];
+export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: VectorParam, exclude: number[], limit: number, exact: boolean): Promise<Candidate[]> {
+  const values: unknown[] = [embedding];
   const where = filters(request, exclude, values);
   const distance = `m.embedding OPERATOR(${vectorSchema}.<=>) $1::${vectorSchema}.vector`;
   const { rows } = await tx.query<CandidateRow & { distance: number }>(
