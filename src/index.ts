@@ -20,6 +20,7 @@ export type { SessionRelationship, RelatedSession, RelationshipType, LinkSession
 export type { CleanExpiredResult, ArchiveSessionsOptions, ArchiveSessionsResult } from './memory/maintenance';
 export type { DeletedUserData, UserDataExport } from './memory/user-data';
 export type { ImportOptions, ImportReport } from './memory/importers';
+export type { ImportMessagesOptions, ImportMessagesReport } from './memory/bulk-import';
 export type { ContextBundle, RelevantMessage } from './retrieval/retrieve';
 export type { RetrieveContextRequest } from './retrieval/request';
 export type { Embedder } from './embeddings/embedder';

@@ -4,6 +4,7 @@ import { closeAllDatabases } from './db/registry';
 import { redactSecrets } from './redact';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
 import { backfillOperations } from './memory/backfill';
+import { bulkImportOperations } from './memory/bulk-import';
 import { contextOperations } from './memory/context-entries';
 import { eventOperations } from './memory/events';
 import { importOperations } from './memory/importers';
@@ -77,6 +78,7 @@ function unscopedOperations(ctx: MemoryContext) {
     ...messages,
     // The import stores in its own all-users scope: a source table holds many users' sessions.
     ...importOperations(ctx, messages.storeMessages),
+    ...bulkImportOperations(ctx),
     ...contextOperations(ctx),
     ...preferenceOperations(ctx),
     ...relationshipOperations(ctx),
@@ -102,6 +104,7 @@ const SCOPES: ScopeRules<ReturnType<typeof unscopedOperations>> = {
   getMessages: userScope,
   importConversationMemory: allUsersScope,
   importN8nChatHistories: allUsersScope,
+  importMessages: allUsersScope,
   setContext: inputUserScope,
   getContext: inputUserScope,
   deleteContext: inputUserScope,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { LtstError, openMemory, type MemoryConfig, type MemoryStore } from '../index';
+import { jsonlMessages } from './jsonl-messages';
 import { renderMigrationScript } from './render-sql';
 
 const USAGE = `Usage: ltst-memory <command> [options]
@@ -10,6 +11,7 @@ Commands:
   health                  report the schema state and usage as JSON (exit 1 when not ok)
   sql                     print the migration SQL for a DBA to review or apply by hand
   import <source>         import existing memory: conversation_memory or n8n_chat_histories
+  import messages FILE    import a JSON Lines file, one storeMessages message per line
   cleanup                 remove expired cache and context entries
   archive                 archive sessions inactive for --inactive-days (default: memory_retention_days)
   backfill                embed stored messages that have no embedding (local model)
@@ -28,7 +30,8 @@ Options:
   --user-id U             import: owner of the imported sessions (default: a user_id column, else the session id);
                           backfill: only this user's messages
   --inactive-days N       archive: days without activity
-  --batch-size N          backfill: messages per round (default 100)
+  --batch-size N          backfill: messages per round (default 100); import messages: per transaction (default 2000)
+  --rebuild-vector-index  import messages: drop the HNSW index and build it once after the load
   -h, --help              show this help
 `;
 
@@ -60,10 +63,13 @@ const STORE_COMMANDS: Record<string, (store: MemoryStore, values: Values, args: 
   async import(store, values, args) {
     const options = { table: values.table as string | undefined, userId: values['user-id'] as string | undefined };
     const source = args[0];
-    if (source === 'conversation_memory') print(await store.importConversationMemory(options));
+    if (source === 'messages' && args[1]) {
+      const size = values['batch-size'];
+      print(await store.importMessages(jsonlMessages(args[1]), { batchSize: size === undefined ? undefined : Number(size), rebuildVectorIndex: values['rebuild-vector-index'] === true }));
+    } else if (source === 'conversation_memory') print(await store.importConversationMemory(options));
     else if (source === 'n8n_chat_histories') print(await store.importN8nChatHistories(options));
     else {
-      process.stderr.write(`import needs a source: conversation_memory or n8n_chat_histories.\n`);
+      process.stderr.write(`import needs a source: conversation_memory, n8n_chat_histories, or messages and a file.\n`);
       return 2;
     }
     return 0;
@@ -99,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       'user-id': { type: 'string' },
       'inactive-days': { type: 'string' },
       'batch-size': { type: 'string' },
+      'rebuild-vector-index': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

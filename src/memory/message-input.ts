@@ -79,27 +79,30 @@ export function prepareMessages(messages: StoreMessageInput[], info: SchemaInfo,
   if (!Array.isArray(messages) || messages.length === 0) {
     throw invalidInput('messages', 'is empty', 'Pass at least one message.');
   }
-  return messages.map((message, index) =>
-    inBatch(index, () => {
-      const sessionId = requireId('sessionId', message?.sessionId);
-      const role = requireOneOf('role', message.role, ROLES);
-      const content = requireText('content', message.content, maxContentBytes);
-      const contentHash = sha256(content);
-      return {
-        userId: requireId('userId', message.userId),
-        sessionId,
-        role,
-        content,
-        messageType: optionalId('messageType', message.messageType, VARCHAR_LIMITS.conversation_messages.message_type) ?? 'message',
-        parentMessageId: prepareParent(message.parentMessageId),
-        metadata: jsonObjectText('metadata', message.metadata, maxContentBytes),
-        timestamp: optionalDate('timestamp', message.timestamp) ?? null,
-        idempotencyKey: optionalId('idempotencyKey', message.idempotencyKey) ?? null,
-        embedding: prepareEmbedding(message.embedding, info),
-        contentHash,
-        contextHash: sha256(`${sessionId}\u0000${role}\u0000${contentHash}`),
-        itemIndex: index,
-      };
-    }),
-  );
+  return messages.map((message, index) => prepareMessage(message, index, info, maxContentBytes));
+}
+
+/** One message, `index` its place in the caller's input (errors name it: messages[3].content). */
+export function prepareMessage(message: StoreMessageInput, index: number, info: SchemaInfo, maxContentBytes: number): PreparedMessage {
+  return inBatch(index, () => {
+    const sessionId = requireId('sessionId', message?.sessionId);
+    const role = requireOneOf('role', message.role, ROLES);
+    const content = requireText('content', message.content, maxContentBytes);
+    const contentHash = sha256(content);
+    return {
+      userId: requireId('userId', message.userId),
+      sessionId,
+      role,
+      content,
+      messageType: optionalId('messageType', message.messageType, VARCHAR_LIMITS.conversation_messages.message_type) ?? 'message',
+      parentMessageId: prepareParent(message.parentMessageId),
+      metadata: jsonObjectText('metadata', message.metadata, maxContentBytes),
+      timestamp: optionalDate('timestamp', message.timestamp) ?? null,
+      idempotencyKey: optionalId('idempotencyKey', message.idempotencyKey) ?? null,
+      embedding: prepareEmbedding(message.embedding, info),
+      contentHash,
+      contextHash: sha256(`${sessionId}\u0000${role}\u0000${contentHash}`),
+      itemIndex: index,
+    };
+  });
 }

@@ -93,7 +93,23 @@ describe('ltst-memory CLI on the embedded database', () => {
     expect(JSON.parse((await cli(['backfill', '--embedded', dir])).stdout)).toMatchObject({ embedded: 0, remaining: 0, embedder: 'local:use-lite-512>384' });
     expect(JSON.parse((await cli(['cleanup', '--embedded', dir])).stdout)).toEqual({ cache: 0, context: 0, erasures: 0 });
     expect(JSON.parse((await cli(['archive', '--embedded', dir, '--inactive-days', '1'])).stdout)).toMatchObject({ archived: 0, inactiveDays: 1 });
-    expect(await cli(['import', 'somewhere', '--embedded', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('conversation_memory or n8n_chat_histories') });
+    expect(await cli(['import', 'somewhere', '--embedded', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('conversation_memory, n8n_chat_histories, or messages and a file') });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports a JSON Lines file of messages, once, and names a line that is not JSON', async () => {
+    const dir = tmp('ltst-cli-');
+    const file = path.join(dir, 'history.jsonl');
+    const line = (i: number) =>
+      JSON.stringify({ userId: 'u1', sessionId: 's1', role: i % 2 ? 'ai' : 'human', content: `turn ${i}`, timestamp: `2024-05-0${i + 1}T10:00:00Z`, idempotencyKey: `k${i}`, embedding: Array.from({ length: 384 }, (_, d) => Math.sin(i + d)) });
+    fs.writeFileSync(file, `${line(0)}\n\n${line(1)}\n${line(2)}\n`);
+    const args = ['import', 'messages', file, '--embedded', path.join(dir, 'db'), '--rebuild-vector-index'];
+    expect((await cli(['migrate', '--embedded', path.join(dir, 'db')])).code).toBe(0);
+    expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ read: 3, written: 3, duplicates: 0, vectorIndex: { rebuilt: true } });
+    expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ read: 3, written: 0, duplicates: 3 });
+
+    fs.writeFileSync(file, `${line(3)}\n{"userId": "u1",\n`);
+    expect(await cli(args)).toMatchObject({ code: 1, stderr: expect.stringContaining(`error: line 2 of ${file} is not JSON`) });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
