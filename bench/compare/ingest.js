@@ -29,6 +29,9 @@ async function runOnce(url, messages) {
   result.ltstBatchedWithVectors = rate(await timed(async () => {
     for (const batch of batches(withEmbedding, BATCH)) await store.storeMessages(batch);
   }));
+  await store.close();
+  store = await freshStore(url, SCHEMA);
+  result.ltstImportWithVectors = rate(await timed(() => store.importMessages(withEmbedding, { rebuildVectorIndex: true })));
   const embedded = openMemory({ embedded: {}, schema: SCHEMA, embeddings: { provider: 'none' } });
   await embedded.migrate();
   result.ltstBatchedPglite = rate(await timed(async () => {
