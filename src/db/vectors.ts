@@ -1,6 +1,6 @@
 /**
  * pgvector values as bind parameters. As text, a 384-d vector costs about 180 µs to format in
- * JavaScript (one double-to-text conversion per number) and as long again for the server to parse:
+ * JavaScript (one double-to-text conversion per number), then quoting and the server's parsing:
  * more than the rest of a stored message. node-postgres sends whatever `toPostgres()` returns, and a
  * Buffer goes in PostgreSQL's binary format, read by pgvector's own receive function. PGlite takes
  * text: its driver calls `toText()`.

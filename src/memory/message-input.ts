@@ -37,7 +37,7 @@ export interface PreparedMessage {
   embedding: Float32Array | null;
   contentHash: string;
   contextHash: string;
-  /** Its place in the batch given to storeMessages, for errors found later (in the transaction). */
+  /** Its place in the caller's input (a storeMessages batch, an importMessages input), for errors found later. */
   itemIndex: number;
 }
 

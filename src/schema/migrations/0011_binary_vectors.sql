@@ -1,8 +1,8 @@
 -- requires: vector
 -- ltst_append_messages takes its embeddings as vector[] instead of text[]. The client sends them in
 -- PostgreSQL's binary format, read by pgvector's receive function: as text, formatting a 384-d
--- vector cost the client about 180 µs and parsing it the server as much again, more than the rest
--- of the message. Everything else is as in 0009. The argument types are part of a function's
+-- vector cost the client about 180 µs, then quoting and the server's parsing, more than the rest of
+-- the message. Everything else is as in 0009. The argument types are part of a function's
 -- identity, so this is a second function beside 0009's: that one stays for processes of an earlier
 -- version still running during an upgrade.
 CREATE OR REPLACE FUNCTION {{schema}}.ltst_append_messages(
