@@ -1,5 +1,5 @@
 import { DEFAULT_SCHEMA, quoteSchema, validateDimensions, type MemoryConfig } from './config';
-import { dataExceptionAsInvalidInput } from './db/data-exceptions';
+import { dataExceptionAsInvalidInput, missingSchemaObjectAsConfigError } from './db/data-exceptions';
 import { closeAllDatabases } from './db/registry';
 import { redactSecrets } from './redact';
 import { recordUnmeasuredFailure, type MemoryContext, type MemoryOptions } from './memory/context';
@@ -41,9 +41,10 @@ const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${lette
 
 /**
  * Every operation records a metric when it fails, also when bad input stops it before it starts,
- * and a data exception the database still raised (SQLSTATE 22xxx) reaches the caller as INVALID_INPUT.
+ * a data exception the database still raised (SQLSTATE 22xxx) reaches the caller as INVALID_INPUT,
+ * and a missing table of the store's schema as INVALID_CONFIG saying to migrate.
  */
-function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContext, ops: T): T {
+function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContext, ops: T, schemaName: string): T {
   const guarded: Record<string, unknown> = {};
   for (const [name, op] of Object.entries(ops)) {
     guarded[name] = async (...args: unknown[]) => {
@@ -51,7 +52,7 @@ function withFailureMetrics<T extends Record<string, unknown>>(ctx: MemoryContex
         return await (op as (...a: unknown[]) => Promise<unknown>)(...args);
       } catch (error) {
         recordUnmeasuredFailure(ctx, snakeCase(name), error);
-        throw dataExceptionAsInvalidInput(error);
+        throw missingSchemaObjectAsConfigError(dataExceptionAsInvalidInput(error), schemaName);
       }
     };
   }
@@ -128,8 +129,8 @@ const SCOPES: ScopeRules<ReturnType<typeof unscopedOperations>> = {
   backfillEmbeddings: optionalUserScope,
 };
 
-function operations(ctx: MemoryContext) {
-  return withFailureMetrics(ctx, withDataScopes(unscopedOperations(ctx), SCOPES));
+function operations(ctx: MemoryContext, schemaName: string) {
+  return withFailureMetrics(ctx, withDataScopes(unscopedOperations(ctx), SCOPES), schemaName);
 }
 
 export type MemoryOperations = ReturnType<typeof operations>;
@@ -186,7 +187,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   };
   return {
     ...lifetime.track({
-      ...operations(ctx),
+      ...operations(ctx, schemaName),
       migrate: async () => {
         const report = await runForAllUsers((db) => migrate(db, target, config.dimensions));
         forgetSchemaInfo(ctx);

@@ -25,3 +25,19 @@ export function dataExceptionAsInvalidInput(error: unknown): unknown {
     cause: error,
   });
 }
+
+/**
+ * A table or function of the store that does not exist (SQLSTATE 42P01, 42883) in its own schema:
+ * the schema was never migrated, or by an older version. Said as such, with the fix, instead of
+ * PostgreSQL's bare "relation does not exist". Any other error is returned as it is.
+ */
+export function missingSchemaObjectAsConfigError(error: unknown, schemaName: string): unknown {
+  const sqlState = error instanceof LtstError ? error.sqlState : errorCode(error);
+  const reason = error instanceof Error ? error.message : String(error);
+  if ((sqlState !== '42P01' && sqlState !== '42883') || !reason.includes(`${schemaName}.`)) return error;
+  return new LtstError('INVALID_CONFIG', `LTST memory is not installed, or not up to date, in schema "${schemaName}": ${reason}`, {
+    sqlState,
+    hint: 'Run migrate() (the CLI: ltst-memory migrate) for this schema first, as a role that may create tables in it.',
+    cause: error,
+  });
+}
