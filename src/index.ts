@@ -26,3 +26,4 @@ export type { RetrieveContextRequest } from './retrieval/request';
 export type { Embedder } from './embeddings/embedder';
 export { createEmbedder, type EmbedderConfig } from './embeddings';
 export type { BackfillOptions, BackfillReport } from './memory/backfill';
+export type { JoinVectorGraphOptions, VectorGraphReport } from './memory/vector-graph';

@@ -21,6 +21,7 @@ import { sessionOperations } from './memory/sessions';
 import { allStoresSettled, StoreLifetime } from './memory/store-lifetime';
 import { readUsage, type UsageReport } from './memory/usage';
 import { userDataOperations } from './memory/user-data';
+import { DEFAULT_VECTOR_GRAPH_MIN_MESSAGES, joinVectorGraph, validVectorGraphMinMessages, VectorGraphAdmissions, vectorGraphOperations } from './memory/vector-graph';
 import { RelevanceRecorder } from './retrieval/relevance';
 import { documentsSource } from './retrieval/documents';
 import { retrievalOperations } from './retrieval/retrieve';
@@ -33,6 +34,7 @@ const DEFAULT_OPTIONS: MemoryOptions = {
   maxContentBytes: 1024 * 1024,
   slowOperationMs: 5_000,
   continuationWindowMinutes: 30,
+  vectorGraphMinMessages: DEFAULT_VECTOR_GRAPH_MIN_MESSAGES,
   clock: () => new Date(),
   onWarning: () => undefined,
 };
@@ -88,6 +90,7 @@ function unscopedOperations(ctx: MemoryContext) {
     ...userDataOperations(ctx),
     ...retrievalOperations(ctx),
     ...backfillOperations(ctx),
+    ...vectorGraphOperations(ctx),
   };
 }
 
@@ -127,6 +130,7 @@ const SCOPES: ScopeRules<ReturnType<typeof unscopedOperations>> = {
   exportUserData: userScope,
   retrieveContext: inputUserScope,
   backfillEmbeddings: optionalUserScope,
+  joinVectorGraph: optionalUserScope,
 };
 
 function operations(ctx: MemoryContext, schemaName: string) {
@@ -144,7 +148,7 @@ export interface MemoryStore extends MemoryOperations {
   migrate(): Promise<MigrationReport>;
   /** The schema state, and once installed its usage (sizes, index use, triggers, cache hit rate); writes nothing. */
   health(): Promise<MemoryHealthReport>;
-  /** Writes what is buffered now: performance metrics and the relevance gained by retrieved messages. */
+  /** Writes what is buffered now (performance metrics, the relevance gained by retrieved messages) and finishes the vector-graph admissions retrievals asked for. */
   flush(): Promise<void>;
   /**
    * Lets this store's operations in flight finish, writes what is buffered, and gives back its share
@@ -163,17 +167,19 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   const target: SchemaTarget = { name: schemaName, quoted: quoteSchema(schemaName) };
   if (config.dimensions !== undefined) validateDimensions(config.dimensions);
   const documents = documentsSource(config.documents);
+  const vectorGraphMinMessages = validVectorGraphMinMessages(config.memory?.vectorGraphMinMessages);
   const lifetime = new StoreLifetime(config);
   const run = lifetime.run;
   // Buffered writers batch many users' rows and flush from timers: always in the scope of all users.
   const runForAllUsers: typeof run = (work) => asAllUsers(() => run(work));
   const ctx: MemoryContext = {
     schema: target.quoted,
-    options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory }),
+    options: withRedactedWarnings({ ...DEFAULT_OPTIONS, ...config.memory, vectorGraphMinMessages }),
     run,
     transaction: (work, settings) => run((db) => db.transaction(work, settings)),
     metrics: new MetricsRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message), () => ctx.options.clock()),
     relevance: new RelevanceRecorder(target.quoted, runForAllUsers, (message) => ctx.options.onWarning(message)),
+    vectorGraph: new VectorGraphAdmissions((userId) => joinVectorGraph(ctx, userId), (message) => ctx.options.onWarning(message)),
     documents,
     embedder: () => (embedder ??= resolveEmbedder(config.embeddings ?? { provider: 'local' }, ctx).catch((error: unknown) => {
       embedder = undefined;
@@ -183,6 +189,7 @@ export function openMemory(config: MemoryConfig = { embedded: {} }): MemoryStore
   let embedder: Promise<Embedder | undefined> | undefined;
   const flush = async () => {
     await ctx.relevance.flush();
+    await ctx.vectorGraph.flush();
     await ctx.metrics.flush();
   };
   return {

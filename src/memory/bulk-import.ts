@@ -6,6 +6,7 @@ import { prepareMessage, type PreparedMessage, type StoreMessageInput } from './
 import { importBatch } from './message-batch';
 import { withEmbeddings } from './messages';
 import { schemaInfo, type SchemaInfo } from './schema-info';
+import { joinVectorGraph, type VectorGraphReport } from './vector-graph';
 import { requireWholeNumber } from './validation';
 
 export interface ImportMessagesOptions {
@@ -15,7 +16,8 @@ export interface ImportMessagesOptions {
   concurrency?: number;
   /**
    * Drop the HNSW index before the load and build it once after (default false). Building is many
-   * times faster than keeping it up per message, but no message can be stored while it builds.
+   * times faster than keeping it up per message, but no message can be stored while it builds. The
+   * index holds only the messages of users in the vector graph (past memory.vectorGraphMinMessages).
    */
   rebuildVectorIndex?: boolean;
   /** maintenance_work_mem for that build (default '1GB'); a graph that does not fit builds slower (about 2.2 kB per 384-d vector). */
@@ -32,6 +34,8 @@ export interface ImportMessagesReport {
   ms: number;
   /** Whether the HNSW index was rebuilt, and how long that took (included in ms). */
   vectorIndex: { rebuilt: boolean; ms: number };
+  /** Users the load took past memory.vectorGraphMinMessages, admitted to the vector graph after it (included in ms). */
+  vectorGraph: VectorGraphReport;
 }
 
 type Messages = Iterable<StoreMessageInput> | AsyncIterable<StoreMessageInput>;
@@ -48,12 +52,12 @@ function laneOf(sessionId: string, lanes: number): number {
 
 const MEMORY_SETTING = /^[1-9][0-9]{0,6}(kB|MB|GB)$/;
 
-/** The HNSW index as migration 0002 creates it, so a rebuilt index is the one the schema expects. */
+/** The HNSW index as migration 0013 creates it, so a rebuilt index is the one the schema expects. */
 function vectorIndexSql(ctx: MemoryContext, info: SchemaInfo): string {
-  const migration = loadMigrations().find((m) => m.name === 'vector');
+  const migration = loadMigrations().find((m) => m.name === 'vector_graph_index');
   const sql = migration && renderMigration(migration, { schema: ctx.schema, vectorSchema: info.vectorSchema, dimensions: info.dimensions });
   const statement = sql?.match(/CREATE INDEX IF NOT EXISTS [^;]+/)?.[0];
-  if (!statement) throw new Error('migration 0002 has no CREATE INDEX statement');
+  if (!statement) throw new Error('migration 0013 has no CREATE INDEX statement');
   return statement;
 }
 
@@ -74,10 +78,12 @@ export function bulkImportOperations(ctx: MemoryContext) {
         const started = performance.now();
         const info = await schemaInfo(ctx);
         const rebuild = options.rebuildVectorIndex === true && info.hasEmbedding;
-        const report: ImportMessagesReport = { read: 0, written: 0, duplicates: 0, ms: 0, vectorIndex: { rebuilt: false, ms: 0 } };
+        const report: ImportMessagesReport = { read: 0, written: 0, duplicates: 0, ms: 0, vectorIndex: { rebuilt: false, ms: 0 }, vectorGraph: { users: 0, messages: 0 } };
         if (rebuild) await ctx.transaction((tx) => tx.query(`DROP INDEX IF EXISTS ${ctx.schema}.${VECTOR_INDEX}`));
         try {
           await load(ctx, info, messages, batchSize, concurrency, report);
+          // Before the index is built, so flagging the rows costs no graph inserts.
+          if (info.hasEmbedding) report.vectorGraph = await joinVectorGraph(ctx);
         } finally {
           // Also after a failed load: the index must not stay missing.
           if (rebuild) {

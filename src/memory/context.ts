@@ -4,6 +4,7 @@ import type { Embedder } from '../embeddings/embedder';
 import type { DocumentsSource } from '../retrieval/documents';
 import type { RelevanceRecorder } from '../retrieval/relevance';
 import type { MetricsRecorder } from './metrics';
+import type { VectorGraphAdmissions } from './vector-graph';
 
 /** Limits and knobs of the memory operations, with their defaults filled in. */
 export interface MemoryOptions {
@@ -13,6 +14,11 @@ export interface MemoryOptions {
   slowOperationMs: number;
   /** A user's new session starting within this many minutes after their last one is linked as its continuation (default 30; 0 turns it off). */
   continuationWindowMinutes: number;
+  /**
+   * A user's nearest messages are searched through the HNSW graph once the user has more messages
+   * than this (default 20,000); until then exactly, which is faster there, and their saves skip the graph.
+   */
+  vectorGraphMinMessages: number;
   /** The time used for expiry decisions (default: the real clock). Tests pass a controllable one. */
   clock: () => Date;
   /** Receives warnings such as slow operations; the core never prints. */
@@ -28,6 +34,7 @@ export interface MemoryContext {
   transaction<T>(work: (tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<T>, settings?: TransactionSettings): Promise<T>;
   metrics: MetricsRecorder;
   relevance: RelevanceRecorder;
+  vectorGraph: VectorGraphAdmissions;
   /** The embedder for stored messages and queries, made for the installed dimension; undefined: none. */
   embedder(): Promise<Embedder | undefined>;
   /** The store's documents table, validated at open; undefined: the store has none. */

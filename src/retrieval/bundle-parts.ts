@@ -10,11 +10,13 @@ import type { NormalizedRequest } from './request';
 
 /**
  * What a bundle holds besides recall (the session, its recent window, preferences, live context and
- * related sessions), and the user's memory generation and message count as the search begins.
+ * related sessions), and the user's memory generation, message count and vector-graph membership as the search begins.
  */
 export interface BundleParts {
   generation: number;
   messageCount: number;
+  /** Whether the user's messages are in the HNSW graph (src/memory/vector-graph.ts). */
+  inVectorGraph: boolean;
   session: Session | null;
   recent: StoredMessage[];
   preferences: Preference[];
@@ -22,7 +24,7 @@ export interface BundleParts {
   relatedSessions: RelatedSession[];
 }
 
-type PartsRow = { generation: string | null; message_count: string | null; session: SessionRow | null; recent: MessageRow[]; preferences: PreferenceRow[]; context: ContextRow[]; related: RelationshipRow[] };
+type PartsRow = { generation: string | null; message_count: string | null; in_vector_graph: boolean | null; session: SessionRow | null; recent: MessageRow[]; preferences: PreferenceRow[]; context: ContextRow[]; related: RelationshipRow[] };
 
 const NONE = `'[]'::jsonb`;
 /** The rows of `sql` as one JSON array, in its order. */
@@ -39,7 +41,7 @@ export async function readBundleParts(tx: Queryable, ctx: MemoryContext, request
   const session = sessionId === null ? null : bind(sessionId);
   const inSession = (wanted: boolean, sql: () => string) => (wanted && sessionId !== null ? rowsOf(sql()) : NONE);
   const { rows } = await tx.query<PartsRow>(
-    `SELECT u.generation, u.message_count,
+    `SELECT u.generation, u.message_count, u.in_vector_graph,
             ${session === null ? 'NULL::jsonb' : `(SELECT to_jsonb(s) FROM ${ctx.schema}.conversation_sessions s WHERE s.session_id = ${session})`} AS session,
             ${inSession(request.recentLimit > 0, () => `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM ${ctx.schema}.conversation_messages WHERE session_id = ${session} ORDER BY message_index DESC LIMIT ${bind(request.recentLimit)}) newest ORDER BY message_index`)} AS recent,
             ${request.includePreferences ? rowsOf(preferencesSql(ctx, bind, userId, request.minPreferenceConfidence)) : NONE} AS preferences,
@@ -51,7 +53,7 @@ export async function readBundleParts(tx: Queryable, ctx: MemoryContext, request
   const [row] = rows;
   // Another user's session is invisible under row-level security: whether it exists decides.
   if (sessionId !== null && (row.session ? row.session.user_id !== userId : await sessionExists(tx, ctx, sessionId))) throw forbiddenSession(sessionId);
-  const state = { generation: Number(row.generation ?? 0), messageCount: Number(row.message_count ?? 0) };
+  const state = { generation: Number(row.generation ?? 0), messageCount: Number(row.message_count ?? 0), inVectorGraph: row.in_vector_graph === true };
   if (!row.session) return { ...state, session: null, recent: [], preferences: row.preferences.map(toPreference), context: [], relatedSessions: [] };
   return {
     ...state,

@@ -20,14 +20,14 @@ export class RelevanceRecorder {
     private readonly run: <T>(work: (db: Database) => Promise<T>) => Promise<T>,
     private readonly onError: (message: string) => void,
   ) {
-    this.writer = new BufferedWriter((rows) => this.write(rows.sort((a, b) => a.messageId - b.messageId)), 200);
+    this.writer = new BufferedWriter((rows) => this.write(rows), 200);
   }
 
   record(found: Array<{ messageId: number; score: number }>): void {
     this.writer.add(...found);
   }
 
-  /** Writes every buffered reinforcement now (in message id order, so writers never deadlock). */
+  /** Writes every buffered reinforcement now. */
   flush(): Promise<void> {
     return this.writer.flush();
   }
@@ -40,9 +40,13 @@ export class RelevanceRecorder {
              -- A message retrieved several times in one batch is reinforced once per retrieval.
              SELECT id, exp(sum(ln(1 - $3::float8 * least(1, greatest(0, score))))) AS keep
                FROM unnest($1::bigint[], $2::float8[]) AS x(id, score) GROUP BY id
+           ), locked AS MATERIALIZED (
+             -- In id order (an UPDATE's join locks in whatever order its plan reads): two writers
+             -- locking the same messages, this one and a vector-graph admission, never deadlock.
+             SELECT m.message_id FROM ${this.schema}.conversation_messages m WHERE m.message_id IN (SELECT id FROM found) ORDER BY m.message_id FOR UPDATE
            ), changed AS (
              UPDATE ${this.schema}.conversation_messages m SET relevance_score = 1 - (1 - m.relevance_score) * f.keep
-               FROM found f WHERE m.message_id = f.id
+               FROM found f JOIN locked l ON l.message_id = f.id WHERE m.message_id = f.id
              RETURNING m.session_id, m.relevance_score)
            UPDATE ${this.schema}.conversation_sessions s
               SET relevance_score = least(1, (1 - $4::float8) * s.relevance_score + $4::float8 * c.relevance)

@@ -16,7 +16,7 @@ import { renderPrompt } from './prompt';
 import { normalizeRequest, type NormalizedRequest, type RetrieveContextRequest } from './request';
 import { blendScore, bm25, bm25Idf, reciprocalRankFusion, recencyDecay } from './scoring';
 import { boundQuery, timeoutError } from './bounds';
-import { EXACT_SEARCH_MAX_MESSAGES, textCandidates, vectorCandidates, vectorSearchSettings, type Candidate, type TextSearch } from './search';
+import { textCandidates, vectorCandidates, vectorSearchSettings, type Candidate, type TextSearch } from './search';
 
 export interface RelevantMessage extends StoredMessage {
   /** Final score in [0, 1]. */
@@ -131,10 +131,12 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   try {
     return await ctx.transaction(async (tx) => {
       const searchStarted = performance.now();
-      const { generation, messageCount, session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
+      const { generation, messageCount, inVectorGraph, session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
       const exclude = recent.map((m) => m.messageId);
-      const exact = messageCount <= EXACT_SEARCH_MAX_MESSAGES;
-      // Only an HNSW search (a user past EXACT_SEARCH_MAX_MESSAGES) has settings: one round trip more.
+      const exact = !inVectorGraph;
+      // Searched exactly meanwhile; the admission inserts every vector of the user into the graph (seconds).
+      if (exact && embedding && messageCount > ctx.options.vectorGraphMinMessages) ctx.vectorGraph.admit(request.userId);
+      // Only an HNSW search (a user in the vector graph) has settings: one round trip more.
       const hnswSettings = embedding ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
       if (hnswSettings.length > 0) await tx.exec(hnswSettings.join('; '));
       const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];

@@ -62,21 +62,16 @@ function filters(request: NormalizedRequest, exclude: number[], values: unknown[
   return where.join(' AND ');
 }
 
-/**
- * Up to this many messages a user's nearest messages are found exactly, through the user's index and
- * a sort: a few milliseconds, and exact. HNSW filtered to one user is approximate, and poor when the
- * user is a small share of the graph (measured: 0.88 recall@10 for 100 messages among 150,000).
- */
-export const EXACT_SEARCH_MAX_MESSAGES = 20_000;
-
 /** The transaction settings an HNSW search of `limit` nearest messages needs (none for an exact search). */
 export const vectorSearchSettings = (limit: number, exact: boolean): TransactionSettings =>
   exact ? {} : { 'hnsw.ef_search': Math.max(40, limit * 2), 'hnsw.iterative_scan': 'relaxed_order' };
 
 /**
- * Nearest messages by cosine distance: exactly for users up to EXACT_SEARCH_MAX_MESSAGES, else
- * through the HNSW index with iterative scan (pgvector 0.8+, in the transaction's vectorSearchSettings),
- * which keeps searching the graph until enough rows pass the user filter; relaxed order is re-sorted here.
+ * Nearest messages by cosine distance: exactly (the user's index and a sort: a few milliseconds up to
+ * tens of thousands of messages, and exact), or for a user in the vector graph (src/memory/vector-graph.ts)
+ * through the HNSW index, which holds only those users' messages, with iterative scan (pgvector 0.8+,
+ * in the transaction's vectorSearchSettings): it keeps searching the graph until enough rows pass
+ * the user filter; relaxed order is re-sorted here.
  */
 export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vectorSchema: string, request: NormalizedRequest, embedding: VectorParam, exclude: number[], limit: number, exact: boolean): Promise<Candidate[]> {
   const values: unknown[] = [embedding];
@@ -85,7 +80,7 @@ export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vector
   const { rows } = await tx.query<CandidateRow & { distance: number }>(
     `SELECT ${COLUMNS}, ${distance} AS distance
        FROM ${ctx.schema}.conversation_messages m
-      WHERE ${where} AND m.embedding IS NOT NULL
+      WHERE ${where} AND m.embedding IS NOT NULL${exact ? '' : ' AND m.in_vector_graph'}
       -- "+ 0" makes the order an expression the HNSW index cannot serve: exact search.
       ORDER BY ${exact ? `(${distance}) + 0` : distance}
       LIMIT ${limit}`,

@@ -61,12 +61,12 @@ describe.each(testTargets(__filename))('schema on $name', ({ config }) => {
     expect(rows.filter((r) => r.data_type !== 'timestamp with time zone')).toEqual([]);
   });
 
-  it('has every seed index, the embedding index as HNSW cosine (m 16, ef_construction 64), and a full-text index', async () => {
+  it('has every seed index, the embedding index as HNSW cosine (m 16, ef_construction 64) over the vector graph\'s rows, and a full-text index', async () => {
     const rows = await catalog<{ indexname: string; indexdef: string }>('SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1');
     const names = rows.map((r) => r.indexname);
     expect(SEED_INDEXES.filter((name) => !names.includes(name))).toEqual([]);
     const embedding = rows.find((r) => r.indexname === 'idx_conversation_messages_embedding')!.indexdef;
-    expect(embedding).toMatch(/USING hnsw \(embedding (\S+\.)?vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\)/);
+    expect(embedding).toMatch(/USING hnsw \(embedding (\S+\.)?vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\) WHERE in_vector_graph$/);
     expect(rows.some((r) => /USING gin \(content_tsv\)/.test(r.indexdef))).toBe(true);
     const [column] = await catalog<{ type: string }>(
       `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'embedding'`,

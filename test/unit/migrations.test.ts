@@ -5,9 +5,9 @@ import { connectionError } from '../../src/db/connection-errors';
 describe('migration files', () => {
   const migrations = loadMigrations();
 
-  it('are numbered from 1 without gaps, and only the vector one and both versions of the append function (they write the embedding column) need pgvector', () => {
+  it('are numbered from 1 without gaps, and only the vector ones (the column, its index, the append function writing it) need pgvector', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
-    expect(migrations.filter((m) => m.requiresVector).map((m) => m.name)).toEqual(['vector', 'append_messages', 'append_key_lookups', 'binary_vectors']);
+    expect(migrations.filter((m) => m.requiresVector).map((m) => m.name)).toEqual(['vector', 'append_messages', 'append_key_lookups', 'binary_vectors', 'vector_graph_index']);
     expect(migrations.every((m) => /^[0-9a-f]{64}$/.test(m.checksum))).toBe(true);
   });
 
