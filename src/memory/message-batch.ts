@@ -11,7 +11,11 @@ import type { SchemaInfo } from './schema-info';
 
 const keyOf = (m: { sessionId: string; idempotencyKey: string | null }) => (m.idempotencyKey === null ? null : `${m.sessionId}\u0000${m.idempotencyKey}`);
 
-/** Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and checks its owner. */
+/**
+ * Creates missing sessions, then locks every session of the batch in id order (no deadlocks) and
+ * checks its owner. FOR NO KEY UPDATE, as ltst_append_messages (migration 0014): it serializes the
+ * batches of a session and leaves foreign-key checks on it (a link to the session) unblocked.
+ */
 async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<string, string>, batch: PreparedMessage[]): Promise<string[]> {
   const ids = [...owners.keys()].sort();
   // No conflict target: every unique index is an arbiter. With (session_id) alone, two batches
@@ -22,7 +26,7 @@ async function lockSessions(tx: Queryable, ctx: MemoryContext, owners: Map<strin
     [ids, ids.map((id) => owners.get(id))],
   );
   const { rows } = await tx.query<{ session_id: string; user_id: string }>(
-    `SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1) ORDER BY session_id FOR UPDATE`,
+    `SELECT session_id, user_id FROM ${ctx.schema}.conversation_sessions WHERE session_id = ANY($1) ORDER BY session_id FOR NO KEY UPDATE`,
     [ids],
   );
   const refuse = (sessionId: string) => atItem((batch.find((m) => m.sessionId === sessionId) as PreparedMessage).itemIndex, forbiddenSession(sessionId));

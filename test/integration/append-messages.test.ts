@@ -97,4 +97,38 @@ describe.each(testTargets(__filename))('storing into an existing session on $nam
     expect(read).toBeLessThan(10);
     expect((await store.getMessages('ann', 'long', { limit: 1 }))[0].messageIndex).toBe(301);
   });
+
+  it('leaves a session open to links while a save to it waits, on both paths (no deadlock with a user starting a session)', async () => {
+    const store = openMemory(config);
+    await store.migrate();
+    for (const id of ['open-a', 'open-b']) await store.storeMessage(turn(id, 'human', 'start'));
+    // The one-statement append, and the general path (a batch that also starts a session).
+    for (const batch of [[turn('open-a', 'human', 'appended')], [turn('open-a', 'human', 'batched'), turn('open-new', 'human', 'new')]]) {
+      // A transaction starting another session of the user holds their state row, then links its
+      // session to open-a, which checks open-a's key (FOR KEY SHARE).
+      const starter = new pg.Client({ connectionString: serverUrl });
+      await starter.connect();
+      try {
+        await starter.query(`BEGIN; SELECT set_config('ltst.scope', 'all', true)`);
+        await starter.query(`UPDATE ${config.schema}.ltst_user_state SET updated_at = now() WHERE user_id = 'ann'`);
+        const saving = store.storeMessages(batch);
+        // The save has locked open-a and waits for the state row.
+        const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`;
+        for (let waited = 0; (await onDatabase(config, (db) => db.query<{ n: number }>(waiting))).rows[0].n === 0; waited += 20) {
+          if (waited > 5_000) throw new Error('the save never waited for the state row');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        // With open-a held FOR UPDATE the link waited for the save, which waited for the starter: a deadlock.
+        await starter.query(`SET LOCAL lock_timeout = '500ms'`);
+        await starter.query(
+          `INSERT INTO ${config.schema}.session_relationships (user_id, source_session_id, target_session_id, relationship_type, relationship_strength)
+           VALUES ('ann', 'open-a', 'open-b', 'reference', 0.5)`,
+        );
+        await starter.query('ROLLBACK');
+        expect((await saving).map((m) => m.content)).toEqual(batch.map((m) => m.content));
+      } finally {
+        await starter.end();
+      }
+    }
+  });
 });

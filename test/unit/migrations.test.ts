@@ -7,7 +7,7 @@ describe('migration files', () => {
 
   it('are numbered from 1 without gaps, and only the vector ones (the column, its index, the append function writing it) need pgvector', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1));
-    expect(migrations.filter((m) => m.requiresVector).map((m) => m.name)).toEqual(['vector', 'append_messages', 'append_key_lookups', 'binary_vectors', 'vector_graph_index']);
+    expect(migrations.filter((m) => m.requiresVector).map((m) => m.name)).toEqual(['vector', 'append_messages', 'append_key_lookups', 'binary_vectors', 'vector_graph_index', 'append_session_lock']);
     expect(migrations.every((m) => /^[0-9a-f]{64}$/.test(m.checksum))).toBe(true);
   });
 
