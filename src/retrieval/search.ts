@@ -40,9 +40,9 @@ export interface CandidateRow {
 const COLUMNS = 'm.message_id::text, m."timestamp", m.relevance_score';
 
 /**
- * Most matches of a whole-user search that ts_rank_cd ranks: a term most messages have must not cost
- * a rank per message (about 12 µs each). Chosen first by the weight of the query terms they hold,
- * from the term index alone. On LoCoMo 400 costs one question of 760 against ranking every match.
+ * Most matches of a whole-user search that are pre-ranked: a term most messages have must not cost
+ * work per message. Chosen first by the weight of the query terms they hold, from the term index
+ * alone. On LoCoMo 400 costs one question of 760 against pre-ranking every match.
  */
 export const PRE_RANK_LIMIT = 400;
 
@@ -160,8 +160,8 @@ async function termStatistics(tx: Queryable, ctx: MemoryContext, request: Normal
 
 /**
  * Messages sharing any of the query's most informative stemmed terms (at most MAX_QUERY_TERMS, OR
- * of the terms, so a question's words need not all appear), pre-ranked by ts_rank_cd, with the term
- * frequencies and corpus statistics for BM25: PostgreSQL's own ranking has no inverse document frequency.
+ * of the terms, so a question's words need not all appear), pre-ranked by how often they have them,
+ * with the term frequencies and corpus statistics for BM25, which weighs rare terms higher.
  */
 export async function textCandidates(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[], limit: number): Promise<TextSearch> {
   const { terms, documents, averageLength } = await termStatistics(tx, ctx, request, query, exclude);
@@ -175,14 +175,13 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
   // The whole user: the matches come from the term index, the PRE_RANK_LIMIT with the most weight of
   // query terms (the sum of their idf) first, with their term frequencies. Filtered: from the user's
   // rows (the GIN index cannot serve tsvector @@ tsquery under row-level security, see migration 0007).
-  const rank = 'ts_rank_cd(m.content_tsv, search.q)';
   // Reading every posting of the searched terms costs less than a pass over the user's rows, which
   // tests and ranks every match: also for 32 common terms (measured: chat turns at 2,000 messages,
   // p95 57 against 32 ms; pasted texts at 5,000, 16 against 33 ms at p50).
   const indexed = searchesWholeUser(request);
   const [matching, termFrequencies, order] = indexed
     ? [
-        `(SELECT t.message_id, jsonb_object_agg(t.term, t.frequency) AS tf, count(*) OVER () AS matches
+        `(SELECT t.message_id, jsonb_object_agg(t.term, t.frequency) AS tf, sum(t.frequency) AS occurrences, count(*) OVER () AS matches
             FROM unnest($1::text[], $${values.push(searched.map((t) => bm25Idf(documents, t.documentFrequency)))}::float8[]) w(term, idf)
             -- One index range per term, whatever the statistics say: OFFSET 0 keeps the planner from
             -- making this a plain join, which on a user's terms not yet analyzed (a fresh import)
@@ -190,23 +189,27 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
             CROSS JOIN LATERAL (SELECT t.message_id, t.term, t.frequency FROM ${ctx.schema}.ltst_message_terms t
                                  WHERE t.user_id = $2 AND t.term = w.term OFFSET 0) t
            GROUP BY t.message_id ORDER BY sum(w.idf) DESC, t.message_id DESC LIMIT ${PRE_RANK_LIMIT}) hit
-           JOIN ${ctx.schema}.conversation_messages m ON m.message_id = hit.message_id CROSS JOIN search
+           JOIN ${ctx.schema}.conversation_messages m ON m.message_id = hit.message_id
           WHERE ${where}`,
         'm.indexed_tf',
-        // When all the matches are kept, their order does not matter: no rank is computed.
-        `CASE WHEN hit.matches > ${limit} THEN ${rank} END DESC NULLS LAST`,
+        // When all the matches are kept, their order does not matter.
+        `CASE WHEN hit.matches > ${limit} THEN hit.occurrences END DESC NULLS LAST`,
       ]
     : [
         `${ctx.schema}.conversation_messages m, search WHERE ${where} AND m.content_tsv @@ search.q`,
         `(SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 1)) FROM unnest(m.content_tsv) u WHERE u.lexeme = ANY($1::text[]))`,
-        `${rank} DESC`,
+        'ts_rank_cd(m.content_tsv, search.q) DESC',
       ];
-  // ts_rank_cd (which favours messages where several terms come close) chooses the candidates:
-  // pre-ranking by BM25 instead lost 1 point of LoCoMo recall_any@5 to short one-word matches.
+  // The candidates are the matches with the most occurrences of query terms (ties: the older first).
+  // For a query of OR'd terms that is exactly ts_rank_cd's order: its covers are single occurrences,
+  // each worth 0.1 (checked on every match of a LoCoMo user), so the term index gives it with no work
+  // per match, where ts_rank_cd cost about 16 µs each. Pre-ranking by BM25 instead lost 1 point of
+  // LoCoMo recall_any@5 to short one-word matches.
+  const search = indexed
+    ? ''
+    : `search AS MATERIALIZED (SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS q FROM unnest($1::text[]) term), `;
   const { rows } = await tx.query<CandidateRow & { tf: Record<string, number>; len: number }>(
-    `WITH search AS MATERIALIZED (
-       SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS q FROM unnest($1::text[]) term
-     ), matches AS (
+    `WITH ${search}matches AS (
        SELECT m.*${indexed ? ', hit.tf AS indexed_tf' : ''} FROM ${matching}
         ORDER BY ${order}, m.message_id LIMIT ${limit}
      )

@@ -186,7 +186,7 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
       expect.stringMatching(/^SELECT u\.generation, u\.message_count, .*to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/), // the user's generation and the bundle's parts
       expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
       expect.stringMatching(/^WITH terms AS/), // term statistics
-      expect.stringMatching(/^WITH search AS/), // text candidates
+      expect.stringMatching(/^WITH matches AS (?!.*ts_rank_cd)/), // text candidates
       expect.stringMatching(/^WITH found AS/), // the ranked rows
     ];
     expect(await statementsOf(retrieve(true))).toEqual([

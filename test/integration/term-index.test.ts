@@ -81,6 +81,28 @@ describe.each(testTargets(__filename))('the term index on $name', ({ config }) =
     expect(found(throughIndex)).toEqual(found(throughScan));
   });
 
+  it('keeps, of more matches than it ranks, the candidates the scan keeps by ts_rank_cd', async () => {
+    const user = 'ranker';
+    const words = ['river', 'stone', 'bridge', 'lantern', 'harbor'];
+    // 300 matches, each with a different mix and count of the query's words.
+    const messages = Array.from({ length: 300 }, (_, i) =>
+      turn(user, `ranker-${i % 5}`, Array.from({ length: 1 + (i % 7) }, (_, k) => words[(i * 3 + k * (1 + (i % 4))) % words.length]).join(' and ')),
+    );
+    await store().storeMessages(messages);
+    const query = 'the river bridge by the harbor lantern';
+    const candidates = (extra: object) =>
+      onDatabase(config, (db) =>
+        db.transaction(async (tx) => {
+          const found = await textCandidates(tx, { schema: `"${config.schema}"` } as MemoryContext, normalizeRequest({ userId: user, query, ...extra }), query, [], 100);
+          return found.candidates.map((c) => c.row.message_id).sort();
+        }),
+      );
+    // The index pre-ranks by the query terms' occurrences; the scan (a filter that keeps every message) by ts_rank_cd.
+    const throughIndex = await candidates({});
+    expect(throughIndex).toHaveLength(100);
+    expect(throughIndex).toEqual(await candidates({ roles: ['human', 'ai', 'system', 'tool'] }));
+  });
+
   it('still finds the rare term among more than PRE_RANK_LIMIT matches of a common one', async () => {
     const user = 'prolific';
     const common = Array.from({ length: PRE_RANK_LIMIT + 200 }, (_, i) => turn(user, `prolific-${i % 7}`, `weather report number ${i}`));
