@@ -131,7 +131,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
   try {
     return await ctx.transaction(async (tx) => {
       const searchStarted = performance.now();
-      const { generation, messageCount, inVectorGraph, session, recent, preferences, context, relatedSessions } = await readBundleParts(tx, ctx, request, now);
+      const { generation, messageCount, inVectorGraph, session, recent, preferences, context, relatedSessions, queryStatistics } = await readBundleParts(tx, ctx, request, now, query);
       const exclude = recent.map((m) => m.messageId);
       const exact = !inVectorGraph;
       // Searched exactly meanwhile; the admission inserts every vector of the user into the graph (seconds).
@@ -140,7 +140,7 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       const hnswSettings = embedding ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
       if (hnswSettings.length > 0) await tx.exec(hnswSettings.join('; '));
       const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];
-      const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool) : NO_TEXT_SEARCH;
+      const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool, queryStatistics) : NO_TEXT_SEARCH;
       const relevant = await relevantMessages(tx, ctx, request, rank(request, vector, text, now));
       const documents = request.documents ? await documentChunks(tx, info.vectorSchema, request.documents, request.userId, embedding, request.topDocuments) : [];
 

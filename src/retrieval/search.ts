@@ -1,4 +1,4 @@
-import { binder, type Queryable, type TransactionSettings } from '../db/database';
+import { binder, type Bind, type Queryable, type TransactionSettings } from '../db/database';
 import type { VectorParam } from '../db/vectors';
 import type { MemoryContext } from '../memory/context';
 import { MAX_QUERY_TERMS, pickQueryTerms, type QueryTerm } from './bounds';
@@ -105,22 +105,51 @@ const QUERY_TERMS = `SELECT lexeme AS term, coalesce(array_length(positions, 1),
 
 type StatisticsRow = { n: number; avg_length: number; terms: [string, number, number][] };
 
+/** The query's distinct stemmed terms with their frequencies, and the statistics BM25 needs. */
+export interface QueryStatistics {
+  terms: QueryTerm[];
+  documents: number;
+  averageLength: number;
+}
+
+/** Whether a search takes its statistics over all of the user's messages, from the state row and the term index. */
+export const takesWholeUserStatistics = (request: NormalizedRequest, query: string) => searchesWholeUser(request) && fewWords(query);
+
 /**
- * Over all of the user's messages: counts kept by the message triggers, and each query term's
- * document frequency counted in the term index (an index range per term, whatever the user's size).
+ * What such a search reads besides u.message_count (`user` is the bound user id): the user's total
+ * of terms kept by the message triggers, and each query term's document frequency counted in the term index (an index range per
+ * term, whatever the user's size). Read with the bundle's parts, in their statement.
  */
-async function wholeUserStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string): Promise<StatisticsRow> {
-  const { rows } = await tx.query<StatisticsRow>(
-    `WITH terms AS (${QUERY_TERMS})
-     SELECT coalesce(s.message_count, 0)::int AS n,
-            (CASE WHEN s.message_count > 0 THEN s.term_total::float8 / s.message_count ELSE 0 END)::float8 AS avg_length,
-            (SELECT coalesce(jsonb_agg(jsonb_build_array(t.term, t.tf,
-                      (SELECT count(*) FROM ${ctx.schema}.ltst_message_terms x WHERE x.user_id = $2 AND x.term = t.term))), '[]')
-               FROM terms t) AS terms
-       FROM (SELECT 1) one LEFT JOIN ${ctx.schema}.ltst_user_state s ON s.user_id = $2`,
-    [query, request.userId],
+export const wholeUserStatisticsColumns = (ctx: MemoryContext, bind: Bind, user: string, query: string) =>
+  `u.term_total,
+   (SELECT coalesce(jsonb_agg(jsonb_build_array(t.lexeme, coalesce(array_length(t.positions, 1), 1),
+             (SELECT count(*) FROM ${ctx.schema}.ltst_message_terms x WHERE x.user_id = ${user} AND x.term = t.lexeme))), '[]')
+      FROM unnest(to_tsvector('english', ${bind(query)})) t) AS query_terms`;
+
+export type WholeUserStatisticsRow = { message_count: string | null; term_total: string | null; query_terms: [string, number, number][] };
+
+export function toQueryStatistics({ n, avg_length, terms }: StatisticsRow): QueryStatistics {
+  return {
+    terms: terms.map(([term, queryFrequency, documentFrequency]) => ({ term, queryFrequency: Number(queryFrequency), documentFrequency: Number(documentFrequency) })),
+    documents: Number(n),
+    averageLength: Number(avg_length),
+  };
+}
+
+export function wholeUserStatistics(row: WholeUserStatisticsRow): QueryStatistics {
+  const n = Number(row.message_count ?? 0);
+  return toQueryStatistics({ n, avg_length: n > 0 ? Number(row.term_total) / n : 0, terms: row.query_terms });
+}
+
+async function readWholeUserStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string): Promise<QueryStatistics> {
+  const values: unknown[] = [];
+  const bind = binder(values);
+  const user = bind(request.userId);
+  const { rows } = await tx.query<WholeUserStatisticsRow>(
+    `SELECT u.message_count, ${wholeUserStatisticsColumns(ctx, bind, user, query)} FROM (SELECT 1) one LEFT JOIN ${ctx.schema}.ltst_user_state u ON u.user_id = ${user}`,
+    values,
   );
-  return rows[0];
+  return wholeUserStatistics(rows[0]);
 }
 
 /** Over the messages the filters leave: one pass over them, whatever the number of terms. */
@@ -145,17 +174,11 @@ async function filteredStatistics(tx: Queryable, ctx: MemoryContext, request: No
 }
 
 /**
- * The query's distinct stemmed terms with their frequencies, and the statistics BM25 needs. A search
- * of the whole user takes them over all of the user's messages (the recent window included), a
- * filtered one over the messages it searches.
+ * The query's statistics: a search of the whole user takes them over all of the user's messages (the
+ * recent window included), a filtered one over the messages it searches.
  */
-async function termStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[]): Promise<{ terms: QueryTerm[]; documents: number; averageLength: number }> {
-  const { n, avg_length, terms } = searchesWholeUser(request) && fewWords(query) ? await wholeUserStatistics(tx, ctx, request, query) : await filteredStatistics(tx, ctx, request, query, exclude);
-  return {
-    terms: terms.map(([term, queryFrequency, documentFrequency]) => ({ term, queryFrequency: Number(queryFrequency), documentFrequency: Number(documentFrequency) })),
-    documents: Number(n),
-    averageLength: Number(avg_length),
-  };
+async function termStatistics(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[]): Promise<QueryStatistics> {
+  return takesWholeUserStatistics(request, query) ? readWholeUserStatistics(tx, ctx, request, query) : toQueryStatistics(await filteredStatistics(tx, ctx, request, query, exclude));
 }
 
 /**
@@ -163,8 +186,8 @@ async function termStatistics(tx: Queryable, ctx: MemoryContext, request: Normal
  * of the terms, so a question's words need not all appear), pre-ranked by how often they have them,
  * with the term frequencies and corpus statistics for BM25, which weighs rare terms higher.
  */
-export async function textCandidates(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[], limit: number): Promise<TextSearch> {
-  const { terms, documents, averageLength } = await termStatistics(tx, ctx, request, query, exclude);
+export async function textCandidates(tx: Queryable, ctx: MemoryContext, request: NormalizedRequest, query: string, exclude: number[], limit: number, known?: QueryStatistics): Promise<TextSearch> {
+  const { terms, documents, averageLength } = known ?? (await termStatistics(tx, ctx, request, query, exclude));
   const searched = pickQueryTerms(terms, documents);
   const statistics = { documents, averageLength, documentFrequency: new Map(searched.map((t) => [t.term, t.documentFrequency])) };
   const result = { statistics, terms: { distinct: terms.length, searched: searched.length } };

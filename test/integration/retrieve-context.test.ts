@@ -168,7 +168,7 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     return sent.filter((text) => !text.includes("set_config('ltst.scope'"));
   }
 
-  it('is the cache lookup and one transaction of six statements, its settings sent with BEGIN; without the cache, the transaction alone', async () => {
+  it('is the cache lookup and one transaction of five statements, its settings sent with BEGIN; without the cache, the transaction alone', async () => {
     const store = openMemory({ ...config, embeddings: hashEmbedder() });
     await store.storeMessages([
       { userId: 'ann', sessionId: 'chat', role: 'human', content: 'I drink green tea every morning' },
@@ -183,9 +183,9 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
     };
     const search = [
       "BEGIN; SET LOCAL statement_timeout = '10000'; SET LOCAL synchronous_commit = 'off'",
-      expect.stringMatching(/^SELECT u\.generation, u\.message_count, .*to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/), // the user's generation and the bundle's parts
+      // The user's generation, the query's term statistics and the bundle's parts.
+      expect.stringMatching(/^SELECT u\.generation, u\.message_count, .*ltst_message_terms.*to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/),
       expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
-      expect.stringMatching(/^WITH terms AS/), // term statistics
       expect.stringMatching(/^WITH matches AS (?!.*ts_rank_cd)/), // text candidates
       expect.stringMatching(/^WITH found AS/), // the ranked rows
     ];
