@@ -136,11 +136,13 @@ async function search(ctx: MemoryContext, request: NormalizedRequest, requestKey
       const exact = !inVectorGraph;
       // Searched exactly meanwhile; the admission inserts every vector of the user into the graph (seconds).
       if (exact && embedding && messageCount > ctx.options.vectorGraphMinMessages) ctx.vectorGraph.admit(request.userId);
-      // Only an HNSW search (a user in the vector graph) has settings: one round trip more.
+      const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool, queryStatistics) : NO_TEXT_SEARCH;
+      // Only an HNSW search (a user in the vector graph) has settings: two round trips more, since
+      // sorting must be on again for the statements after it (without, they took 200 ms more).
       const hnswSettings = embedding ? setLocalStatements(vectorSearchSettings(pool, exact)) : [];
       if (hnswSettings.length > 0) await tx.exec(hnswSettings.join('; '));
       const vector = embedding ? await vectorCandidates(tx, ctx, info.vectorSchema, request, embedding, exclude, pool, exact) : [];
-      const text = query ? await textCandidates(tx, ctx, request, query, exclude, 4 * pool, queryStatistics) : NO_TEXT_SEARCH;
+      if (hnswSettings.length > 0) await tx.exec(setLocalStatements({ enable_sort: 'on' }).join('; '));
       const relevant = await relevantMessages(tx, ctx, request, rank(request, vector, text, now));
       const documents = request.documents ? await documentChunks(tx, info.vectorSchema, request.documents, request.userId, embedding, request.topDocuments) : [];
 

@@ -185,8 +185,8 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
       "BEGIN; SET LOCAL statement_timeout = '10000'; SET LOCAL synchronous_commit = 'off'",
       // The user's generation, the query's term statistics and the bundle's parts.
       expect.stringMatching(/^SELECT u\.generation, u\.message_count, .*ltst_message_terms.*to_jsonb\(s\).*user_preferences.*conversation_context.*session_relationships/),
-      expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
       expect.stringMatching(/^WITH matches AS (?!.*ts_rank_cd)/), // text candidates
+      expect.stringMatching(/OPERATOR\(.*<=>\)/), // vector candidates
       expect.stringMatching(/^WITH found AS/), // the ranked rows
     ];
     expect(await statementsOf(retrieve(true))).toEqual([
@@ -197,5 +197,25 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
       'COMMIT',
     ]);
     expect(await statementsOf(retrieve(false))).toEqual([...search, expect.stringMatching(/^UPDATE .*user_preferences SET usage_count/), 'COMMIT']);
+  });
+
+  it('searches a user in the vector graph through the graph, with sorting off for that statement alone', async () => {
+    const store = openMemory({ ...config, embeddings: hashEmbedder(), memory: { vectorGraphMinMessages: 2 } });
+    await store.storeMessages(['green tea at dawn', 'black coffee at noon', 'mint tea at night'].map((content) => ({ userId: 'gus', sessionId: 'gus-1', role: 'human' as const, content })));
+    expect(await store.joinVectorGraph({ userId: 'gus' })).toEqual({ users: 1, messages: 3 });
+    const retrieve = () => store.retrieveContext({ userId: 'gus', query: 'which tea at night?', recentLimit: 0, topK: 1, useCache: false });
+    await retrieve();
+    let found: string[] = [];
+    const statements = await statementsOf(async () => (found = (await retrieve()).relevantMessages.map((m) => m.content)));
+    expect(found).toEqual(['mint tea at night']);
+    // Left to its costs, the planner sorted a 25,000-message user's vectors exactly (89 ms) rather than read the graph (2 ms).
+    expect(statements.slice(1, 6)).toEqual([
+      expect.stringMatching(/^SELECT u\.generation/),
+      expect.stringMatching(/^WITH matches AS/),
+      "SET LOCAL hnsw.ef_search = '100'; SET LOCAL hnsw.iterative_scan = 'relaxed_order'; SET LOCAL enable_sort = 'off'",
+      expect.stringMatching(/AND m\.in_vector_graph .*ORDER BY m\.embedding OPERATOR\(\S+\) \S+ LIMIT/), // the graph's order, not "+ 0"
+      "SET LOCAL enable_sort = 'on'",
+    ]);
+    await store.close();
   });
 });
