@@ -300,8 +300,8 @@ async function recall(client, random, vocab, users, embedder) {
   const sql = (limit) =>
     `SELECT message_id, embedding OPERATOR(public.<=>) $2::public.vector AS distance FROM ${SCHEMA}.conversation_messages
       WHERE user_id = $1 AND embedding IS NOT NULL AND in_vector_graph ORDER BY embedding OPERATOR(public.<=>) $2::public.vector LIMIT ${limit}`;
-  // The plan retrieveContext's vectorCandidates gets for a user in the graph: its settings, no planner switches.
-  const approximateSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order`;
+  // The plan retrieveContext's vectorCandidates gets for a user in the graph: its settings (sorting off: the graph gives the order).
+  const approximateSettings = `SET LOCAL hnsw.ef_search = ${EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL enable_sort = off`;
   const retrievalSettings = approximateSettings;
   const inTransaction = async (settings, work) => {
     await client.query('BEGIN');

@@ -125,9 +125,9 @@ function chatTurnTable({ chatTurn, parameters }) {
   });
   const embedding = c.lengths.map((length) => `${n(length)}: ${c.sessions[length].embeddingMsPerTurn.p50} ms`).join(', ');
   return [
-    `Chat turn: load what the model should see, then save the user's message and the reply, in sessions of ${c.lengths.map((l) => n(l)).join(', ')} messages (one user each) in tables shared with ${n(c.others)} ${c.source} messages of ${c.otherSessions} other users; every turn appends a new ${c.source} turn, so the next load sees it (a session grows by ${n(2 * (c.warmupTurns + c.sessions[c.lengths[0]].turnsPerRound * c.repeats))} messages over the phase); ${c.sessions[c.lengths[0]].turnsPerRound} turns per run after ${c.warmupTurns} warm-up turns. LTST: retrieveContext (recent window ${c.request.recentLimit}, top ${c.request.topK} hybrid recall, the query the new human message, cache on) then storeMessages of the two messages; n8n's Postgres Chat Memory: BufferWindowMemory (k ${c.windowK}) loadMemoryVariables then saveContext. p50 / p95 in ms:`,
+    `Chat turn: load what the model should see, then save the user's message and the reply, in sessions of ${c.lengths.map((l) => n(l)).join(', ')} messages (one user each) in tables shared with ${n(c.others)} ${c.source} messages of ${c.otherSessions} other users; every turn appends a new ${c.source} turn, so the next load sees it (a session grows by ${n(2 * (c.warmupTurns + c.sessions[c.lengths[0]].turnsPerRound * c.repeats))} messages over the phase); ${c.sessions[c.lengths[0]].turnsPerRound} turns per run after ${c.warmupTurns} warm-up turns. LTST: retrieveContext (recent window ${c.request.recentLimit}, top ${c.request.topK} hybrid recall, the query the new human message, cache off as a chat should run it) then storeMessages of the two messages; n8n's Postgres Chat Memory: BufferWindowMemory (k ${c.windowK}) loadMemoryVariables then saveContext. p50 / p95 in ms:`,
     '',
-    `| session length | LTST Memory | n8n Postgres Chat Memory | LTST / n8n (p50 / p95) |${c.pglite ? ' LTST on embedded PGlite | n8n on PGlite, over pglite-socket (LTST / n8n, p50) |' : ''} LTST cache hits | goal: no slower |`,
+    `| session length | LTST Memory | n8n Postgres Chat Memory | LTST / n8n (p50 / p95) |${c.pglite ? ' LTST on embedded PGlite | n8n on PGlite, over pglite-socket (LTST / n8n, p50) |' : ''} LTST cache hits (cache on) | goal: no slower |`,
     `| --- | --- | --- | --- |${c.pglite ? ' --- | --- |' : ''} --- | --- |`,
     ...rows,
     '',
@@ -137,7 +137,7 @@ function chatTurnTable({ chatTurn, parameters }) {
     `| --- | --- | --- | --- | --- |${c.pglite ? ' --- | --- | --- | --- |' : ''}`,
     ...parts,
     '',
-    `Where retrieveContext's time goes (bundle.stats, mean per turn; the rest is the cache lookup, schema info and opening the transaction; the cache write and the commit come after totalMs), by session length: ${profile.join('; ')}. The same retrieveContext without the cache (useCache false, run after each turn with its query), p50 / p95: ${c.lengths.map((length) => `${n(length)}: ${c.sessions[length].ltstLoadWithoutCache.p50} / ${c.sessions[length].ltstLoadWithoutCache.p95} ms`).join(', ')}. Embedding (the bench's hashing embedder, query and the two stored messages) per turn, p50: ${embedding}; it is included in LTST's figures, not subtracted.`,
+    `Where retrieveContext's time goes (bundle.stats, mean per turn; the rest is schema info and opening the transaction; the commit comes after totalMs), by session length: ${profile.join('; ')}. The same retrieveContext with the cache on (Retrieve Context's default: a lookup first, the bundle written after), run after each turn with its query, p50 / p95: ${c.lengths.map((length) => `${n(length)}: ${c.sessions[length].ltstLoadWithCache.p50} / ${c.sessions[length].ltstLoadWithCache.p95} ms`).join(', ')}. Embedding (the bench's hashing embedder, query and the two stored messages) per turn, p50: ${embedding}; it is included in LTST's figures, not subtracted.`,
   ].join('\n');
 }
 
