@@ -17,6 +17,13 @@ export interface ServerConnectionConfig {
   ssl?: SslConfig;
   /** Upper bound of this process's pool for this server (default 10). */
   maxConnections?: number;
+  /**
+   * Keep the plans of the statements every chat turn sends on each connection (named prepared
+   * statements; default true): parsing and planning them was a third of a retrieval. Behind a pooler
+   * that does not keep them (PgBouncer in transaction mode before 1.21) the store notices at the
+   * first one lost, tries that work again and sends them unnamed from then on; false never names them.
+   */
+  preparedStatements?: boolean;
 }
 
 export interface EmbeddedConfig {

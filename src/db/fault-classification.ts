@@ -3,7 +3,8 @@ import { errorCode } from '../errors';
 /**
  * What a database failure means for a retry, decided by SQLSTATE or Node system error code only
  * (never by message text): 'connection' when the connection or the server went away,
- * 'serialization' when PostgreSQL rolled the transaction back to resolve a conflict.
+ * 'serialization' when PostgreSQL rolled the transaction back to resolve a conflict, or refused a
+ * statement before running it that the driver now sends another way (PreparedStatementLostError).
  */
 export type FaultKind = 'connection' | 'serialization';
 
@@ -24,6 +25,7 @@ const isConnectionCode = (code: string) => SERVER_CODES.has(code) || SOCKET_CODE
  * reports a socket that closed mid-statement as a plain Error with no code, so that is how it shows.
  */
 export function faultKind(error: unknown, connectionLost: boolean): FaultKind | undefined {
+  if (error instanceof PreparedStatementLostError) return 'serialization';
   const code = errorCode(error);
   if (code === undefined) return connectionLost ? 'connection' : undefined;
   if (SERIALIZATION_CODES.has(code)) return 'serialization';
@@ -52,7 +54,27 @@ export class UnsentStatementError extends Error {
   }
 }
 
+/**
+ * A named (prepared) statement the server did not have (26000) or already had (42P05): the session
+ * is not the one that prepared it, as behind a pooler in transaction mode that does not keep them.
+ * Nothing ran; the driver stops naming statements, and the work is tried again.
+ */
+export class PreparedStatementLostError extends Error {
+  readonly code: string;
+
+  constructor(cause: unknown) {
+    super('A prepared statement was not kept by the connection (a pooler in transaction mode?)', { cause });
+    this.name = 'PreparedStatementLostError';
+    this.code = errorCode(cause) ?? '26000';
+  }
+}
+
+/** SQLSTATEs of a lost or duplicated prepared statement. */
+export const PREPARED_STATEMENT_CODES = new Set(['26000', '42P05']);
+
 const REASONS: Record<string, string> = {
+  '26000': 'a prepared statement the connection pooler did not keep',
+  '42P05': 'a prepared statement another client of the connection pooler had prepared',
   '57P01': 'the server terminated the connection (a restart, a failover or an administrator)',
   '57P02': 'the server is recovering from a crash',
   '57P03': 'the server is starting up or shutting down',

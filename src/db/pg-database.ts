@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ServerConnectionConfig } from '../config';
 import { connectionError, faultError, type ConnectionTarget } from './connection-errors';
-import { setLocalStatements, type Database, type Queryable, type QueryResult, type TransactionSettings } from './database';
-import { UnsentStatementError, faultKind, isTransientConnectFailure } from './fault-classification';
+import { errorCode } from '../errors';
+import { setLocalStatements, type Database, type Queryable, type QueryOptions, type QueryResult, type TransactionSettings } from './database';
+import { PREPARED_STATEMENT_CODES, PreparedStatementLostError, UnsentStatementError, faultKind, isTransientConnectFailure } from './fault-classification';
 import { backoffMs, retryWithin, sleep } from './retry';
 import { applyScopeSql, currentScope, scopeSettings, type ScopeSettings } from './scope';
 
@@ -14,6 +16,8 @@ const CONNECT_RETRY_WINDOW_MS = 5_000;
 const TRANSACTION_ATTEMPTS = 4;
 /** Tries of one statement outside a transaction: only when it was provably not applied. */
 const STATEMENT_ATTEMPTS = 3;
+/** Prepared statements a connection keeps at most; more are sent unnamed (a bound on the server's memory). */
+const MAX_PREPARED_PER_CONNECTION = 100;
 
 /** Host, port, database and user as node-postgres resolves them (connection string, then PG* variables). */
 export function describeServer(config: ServerConnectionConfig): ConnectionTarget {
@@ -59,6 +63,13 @@ export function openPostgres(config: ServerConnectionConfig): Database {
    * extra round trip; after any failure the scope is unknown and set again on the next use.
    */
   const scopes = new WeakMap<object, string>();
+  /**
+   * Whether statements asked to be kept are sent as named prepared statements, and which names each
+   * client's session holds. The first one a session turns out not to have (a pooler in transaction
+   * mode that does not keep them) turns them off for this pool: the work is tried again unnamed.
+   */
+  let preparing = config.preparedStatements !== false;
+  const preparedNames = new WeakMap<object, Set<string>>();
   let reachedServer = false;
   let closed = false;
 
@@ -81,10 +92,29 @@ export function openPostgres(config: ServerConnectionConfig): Database {
     }
   }
 
+  /** The name to prepare `text` under on this client, or undefined to send it unnamed. */
+  function preparedName(client: pg.PoolClient, text: string): string | undefined {
+    if (!preparing) return undefined;
+    const name = `ltst_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    let names = preparedNames.get(client);
+    if (!names) preparedNames.set(client, (names = new Set()));
+    if (!names.has(name) && names.size >= MAX_PREPARED_PER_CONNECTION) return undefined;
+    names.add(name);
+    return name;
+  }
+
   /** Sends a statement, unless its client is already known to be lost: then it provably was not sent. */
-  async function send(client: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult> {
+  async function send(client: pg.PoolClient, text: string, values?: unknown[], options?: QueryOptions): Promise<pg.QueryResult> {
     if (lost.has(client)) throw new UnsentStatementError();
-    return client.query(text, values);
+    const name = options?.prepare && values !== undefined ? preparedName(client, text) : undefined;
+    if (name === undefined) return client.query(text, values);
+    try {
+      return await client.query({ name, text, values });
+    } catch (error) {
+      if (!PREPARED_STATEMENT_CODES.has(errorCode(error) ?? '')) throw error;
+      preparing = false;
+      throw new PreparedStatementLostError(error);
+    }
   }
 
   /** Set at session level, outside any transaction: a rollback cannot undo it. */
@@ -97,8 +127,8 @@ export function openPostgres(config: ServerConnectionConfig): Database {
 
   function queryable(client: pg.PoolClient): Queryable {
     return {
-      async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-        const result = await send(client, text, values);
+      async query<Row>(text: string, values?: unknown[], options?: QueryOptions): Promise<QueryResult<Row>> {
+        const result = await send(client, text, values, options);
         return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
       },
       async exec(script: string) {
@@ -173,7 +203,7 @@ export function openPostgres(config: ServerConnectionConfig): Database {
 
   return {
     kind: 'postgres',
-    query: (text, values) => statement((tx) => tx.query(text, values)),
+    query: (text, values, options) => statement((tx) => tx.query(text, values, options)),
     exec: (script) => statement((tx) => tx.exec(script)),
     async transaction(work, local) {
       const settings = scopeSettings(currentScope());

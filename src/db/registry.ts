@@ -78,7 +78,7 @@ const keys = new WeakMap<MemoryConfig, string>();
 function computeKey(config: MemoryConfig): string {
   const embedded = config.embedded;
   const settings = !embedded
-    ? poolConfig(config)
+    ? { ...poolConfig(config), preparedStatements: config.preparedStatements !== false }
     : isInMemory(embedded)
       ? { embedded: embedded.dataDir ?? 'memory://', vector: embedded.vector !== false }
       : { folder: embeddedFolder(embedded) };

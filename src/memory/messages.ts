@@ -33,6 +33,7 @@ async function appendToSession(db: Queryable, ctx: MemoryContext, info: SchemaIn
     const { rows } = await db.query<MessageRow & { duplicate: boolean }>(
       `SELECT * FROM ${ctx.schema}.ltst_append_messages($1, $2, $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::${info.vectorSchema}.vector[])`,
       [first.sessionId, first.userId, column('role'), column('content'), column('messageType'), column('metadata'), column('timestamp'), column('idempotencyKey'), column('contentHash'), column('contextHash'), vectorList(info, batch)],
+      { prepare: true },
     );
     return rows.map((row) => toMessage(row, row.duplicate));
   } catch (error) {

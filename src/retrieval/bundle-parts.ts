@@ -63,6 +63,7 @@ export async function readBundleParts(tx: Queryable, ctx: MemoryContext, request
             ${inSession(request.includeRelatedSessions, () => relatedSessionsSql(ctx, bind, userId, sessionId as string))} AS related
        FROM (SELECT 1) one LEFT JOIN ${ctx.schema}.ltst_user_state u ON u.user_id = ${user}`,
     values,
+    { prepare: true },
   );
   const [row] = rows;
   // Another user's session is invisible under row-level security: whether it exists decides.

@@ -38,6 +38,7 @@ export async function foundMessages(tx: Queryable, ctx: MemoryContext, userId: s
      ${neighbours}
      ORDER BY anchor NULLS FIRST, message_index`,
     values,
+    { prepare: true },
   );
   for (const row of rows) {
     if (row.anchor === null) found.set(Number(row.message_id), { message: toMessage(row), neighbors: [] });

@@ -90,6 +90,7 @@ export async function vectorCandidates(tx: Queryable, ctx: MemoryContext, vector
       ORDER BY ${exact ? `(${distance}) + 0` : distance}
       LIMIT ${limit}`,
     values,
+    { prepare: true },
   );
   return rows.sort((a, b) => a.distance - b.distance).map((row) => ({ row, similarity: 1 - Number(row.distance) }));
 }
@@ -245,6 +246,7 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
      SELECT ${COLUMNS}, ${termFrequencies} AS tf, length(m.content_tsv) AS len
        FROM matches m`,
     values,
+    { prepare: true },
   );
   return { candidates: rows.map((row) => ({ row, termFrequencies: new Map(Object.entries(row.tf)), length: Number(row.len) })), ...result };
 }
