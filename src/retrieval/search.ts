@@ -123,8 +123,8 @@ export const takesWholeUserStatistics = (request: NormalizedRequest, query: stri
 
 /**
  * What such a search reads besides u.message_count (`user` is the bound user id): the user's total
- * of terms kept by the message triggers, and each query term's document frequency counted in the term index (an index range per
- * term, whatever the user's size). Read with the bundle's parts, in their statement.
+ * of terms kept by the message triggers, and each query term's document frequency counted in the
+ * term index (an index range per term, whatever the user's size). Read with the bundle's parts.
  */
 export const wholeUserStatisticsColumns = (ctx: MemoryContext, bind: Bind, user: string, query: string) =>
   `u.term_total,
@@ -134,7 +134,7 @@ export const wholeUserStatisticsColumns = (ctx: MemoryContext, bind: Bind, user:
 
 export type WholeUserStatisticsRow = { message_count: string | null; term_total: string | null; query_terms: [string, number, number][] };
 
-export function toQueryStatistics({ n, avg_length, terms }: StatisticsRow): QueryStatistics {
+function toQueryStatistics({ n, avg_length, terms }: StatisticsRow): QueryStatistics {
   return {
     terms: terms.map(([term, queryFrequency, documentFrequency]) => ({ term, queryFrequency: Number(queryFrequency), documentFrequency: Number(documentFrequency) })),
     documents: Number(n),
