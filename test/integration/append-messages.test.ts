@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { closeAllMemory, openMemory } from '../../src';
 import { dropSchema, ltstErrorOf, onDatabase, serverUrl, testTargets, useFreshSchema } from '../helpers/databases';
+import { statementsSentDuring } from '../helpers/sent-statements';
 
 /**
  * A chat turn stored into its existing session takes one statement (ltst_append_messages, migration
@@ -52,19 +53,8 @@ describe.each(testTargets(__filename))('storing into an existing session on $nam
     const store = openMemory(config);
     await store.migrate();
     await store.storeMessage(turn('chat', 'human', 'first'));
-    const sent: string[] = [];
     // Every statement the store sends (the schema facts and the user's scope are already known).
-    const real = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const text = args[0];
-      sent.push(typeof text === 'string' ? text : (text as { text: string }).text);
-      return (real as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof real;
-    try {
-      await store.storeMessages([turn('chat', 'human', 'I like tea', 'turn-1:h'), turn('chat', 'ai', 'Noted', 'turn-1:a')]);
-    } finally {
-      pg.Client.prototype.query = real;
-    }
+    const sent = (await statementsSentDuring(() => store.storeMessages([turn('chat', 'human', 'I like tea', 'turn-1:h'), turn('chat', 'ai', 'Noted', 'turn-1:a')]))).map((s) => s.text);
     expect(sent).toEqual([expect.stringMatching(/ltst_append_messages/)]);
   });
 

@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { closeAllMemory, openMemory } from '../../src';
 import type { MemoryConfig } from '../../src/config';
 import { dropSchema, onDatabase, serverUrl, testTargets } from '../helpers/databases';
 import { hashEmbedder } from '../helpers/hash-embedder';
+import { statementsSentDuring } from '../helpers/sent-statements';
 
 /**
  * The statements of a chat turn keep their plans on the connection (named prepared statements), and
@@ -23,23 +23,8 @@ import { hashEmbedder } from '../helpers/hash-embedder';
     await closeAllMemory();
   });
 
-  /** The name of each statement with values sent during `work` (undefined: unnamed), but the scope a connection is given. */
-  async function namesSent(work: () => Promise<unknown>): Promise<(string | undefined)[]> {
-    const names: (string | undefined)[] = [];
-    const real = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const [first, values] = args as [string | { name?: string; text: string; values?: unknown[] }, unknown[] | undefined];
-      const [text, hasValues] = typeof first === 'object' ? [first.text, first.values !== undefined] : [first, values !== undefined];
-      if (hasValues && !text.includes("set_config('ltst.scope'")) names.push(typeof first === 'object' ? first.name : undefined);
-      return (real as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof real;
-    try {
-      await work();
-    } finally {
-      pg.Client.prototype.query = real;
-    }
-    return names;
-  }
+  /** The name of each statement with values sent during `work` (undefined: unnamed). */
+  const namesSent = async (work: () => Promise<unknown>) => (await statementsSentDuring(work)).filter((s) => s.hasValues).map((s) => s.name);
 
   const turn = (content: string) => ({ userId: 'pia', sessionId: 'pia-1', role: 'human' as const, content });
   const retrieve = (store: ReturnType<typeof openMemory>) => store.retrieveContext({ userId: 'pia', sessionId: 'pia-1', query: 'tea in the morning', recentLimit: 0, useCache: false });

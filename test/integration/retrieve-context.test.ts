@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { openMemory } from '../../src';
 import { flushAllBuffers } from '../../src/memory/buffered-writer';
 import { hashEmbedder } from '../helpers/hash-embedder';
 import { ltstErrorOf, onDatabase, serverUrl, testTargets, useFreshSchema } from '../helpers/databases';
+import { statementsSentDuring } from '../helpers/sent-statements';
 
 describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) => {
   let now = new Date('2026-06-01T12:00:00Z');
@@ -151,22 +151,7 @@ describe.each(testTargets(__filename))('retrieveContext on $name', ({ config }) 
   const [{ config }] = testTargets(`${__filename}-statements`).filter((t) => t.name === 'postgres');
   useFreshSchema(config);
 
-  /** Every statement the store sends during `work`, but the scope a connection is given once per scope. */
-  async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
-    const sent: string[] = [];
-    const real = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const text = args[0];
-      sent.push((typeof text === 'string' ? text : (text as { text: string }).text).replace(/\s+/g, ' '));
-      return (real as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof real;
-    try {
-      await work();
-    } finally {
-      pg.Client.prototype.query = real;
-    }
-    return sent.filter((text) => !text.includes("set_config('ltst.scope'"));
-  }
+  const statementsOf = async (work: () => Promise<unknown>) => (await statementsSentDuring(work)).map((statement) => statement.text);
 
   it('is the cache lookup and one transaction of five statements, its settings sent with BEGIN; without the cache, the transaction alone', async () => {
     const store = openMemory({ ...config, embeddings: hashEmbedder() });
