@@ -239,7 +239,8 @@ export async function textCandidates(tx: Queryable, ctx: MemoryContext, request:
     : `search AS MATERIALIZED (SELECT to_tsquery('simple', string_agg(quote_literal(term), ' | ')) AS q FROM unnest($1::text[]) term), `;
   const { rows } = await tx.query<CandidateRow & { tf: Record<string, number>; len: number }>(
     `WITH ${search}matches AS (
-       SELECT m.*${indexed ? ', hit.tf AS indexed_tf' : ''} FROM ${matching}
+       -- Only what the ranking reads: the rows of a sort are copied whole (a row with its vector is 2.4 kB).
+       SELECT m.message_id, m."timestamp", m.relevance_score, m.content_tsv${indexed ? ', hit.tf AS indexed_tf' : ''} FROM ${matching}
         ORDER BY ${order}, m.message_id LIMIT ${limit}
      )
      -- The term frequencies of the kept candidates only.
