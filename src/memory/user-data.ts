@@ -139,7 +139,7 @@ export function userDataOperations(ctx: MemoryContext) {
             await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
             const sessions = await rowsOf(tx, `SELECT to_jsonb(s) AS row FROM ${t('conversation_sessions')} s WHERE s.user_id = $1 ORDER BY s.created_at, s.session_id`, user);
             // to_jsonb keeps whatever columns exist: embedding only when pgvector's migration ran.
-            const messages = await rowsOf(tx, `SELECT to_jsonb(m) - 'content_tsv' AS row FROM ${t('conversation_messages')} m WHERE m.user_id = $1 ORDER BY m.session_id, m.message_index`, user);
+            const messages = await rowsOf(tx, `SELECT to_jsonb(m) - 'content_tsv' - 'in_vector_graph' AS row FROM ${t('conversation_messages')} m WHERE m.user_id = $1 ORDER BY m.session_id, m.message_index`, user);
             const context = await rowsOf(tx, `SELECT to_jsonb(c) AS row FROM ${t('conversation_context')} c WHERE c.user_id = $1 ORDER BY c.session_id, c.context_type, c.context_key`, user);
             const relationships = await rowsOf(tx, `SELECT to_jsonb(r) AS row FROM ${t('session_relationships')} r WHERE r.user_id = $1 ORDER BY r.relationship_id`, user);
             const preferences = await rowsOf(tx, `SELECT to_jsonb(p) AS row FROM ${t('user_preferences')} p WHERE p.user_id = $1 ORDER BY p.preference_key`, user);

@@ -62,7 +62,9 @@ describe.each(testTargets(__filename))('user data operations on $name', ({ confi
       expect(session).toMatchObject({ userId: 'bob', sessionLength: 3, metadata: { some_key: expect.any(Number) } });
       expect(session.messages.map((m) => m.content)).toEqual([0, 1, 2].map((i) => `${session.sessionId} message ${i}`));
       expect(session.messages.map((m) => m.messageIndex)).toEqual([0, 1, 2]);
+      // Derived or bookkeeping columns are not the user's data.
       expect(session.messages[0]).not.toHaveProperty('contentTsv');
+      expect(session.messages[0]).not.toHaveProperty('inVectorGraph');
       expect(session.context).toEqual([expect.objectContaining({ contextType: 'fact', contextKey: 'topic', contextValue: expect.stringMatching(/^bob topic/) })]);
       if (hasEmbedding) {
         const embedding = session.messages[0].embedding as number[];
