@@ -64,7 +64,7 @@ function filters(request: NormalizedRequest, exclude: number[], values: unknown[
 
 /**
  * The transaction settings an HNSW search of `limit` nearest messages needs (none for an exact
- * search), sent after the text candidates. With sorting off the graph is the one plan that gives the
+ * search). With sorting off the graph is the one plan that gives the
  * order: costing the user's share of the rows, the planner chose an exact sort of a 25,000-message
  * user's vectors (89 ms p50 in bench/retrieval.js) over the graph the user was admitted to (2 ms).
  */
