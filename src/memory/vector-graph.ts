@@ -22,8 +22,9 @@ export interface VectorGraphReport {
  * searches go through the graph from then on; until then they stay exact, so a user half admitted
  * finds the same. The rows are flagged in chunks first; the last step locks the user's state row,
  * as every insert's trigger does, so a message stored meanwhile is flagged either here or by its trigger.
+ * Returns the messages flagged, or undefined when another call admitted the user meanwhile.
  */
-async function admitUser(ctx: MemoryContext, userId: string): Promise<number> {
+async function admitUser(ctx: MemoryContext, userId: string): Promise<number | undefined> {
   // Rows are locked in id order, as the relevance writer locks them: the two never deadlock.
   const flagRows = (limit: string) =>
     `WITH chunk AS MATERIALIZED (
@@ -38,7 +39,7 @@ async function admitUser(ctx: MemoryContext, userId: string): Promise<number> {
   }
   return ctx.transaction(async (tx) => {
     const { rows } = await tx.query(`SELECT 1 FROM ${ctx.schema}.ltst_user_state WHERE user_id = $1 AND NOT in_vector_graph FOR UPDATE`, [userId]);
-    if (rows.length === 0) return 0; // admitted meanwhile
+    if (rows.length === 0) return undefined; // admitted meanwhile, by another call
     await tx.query(`UPDATE ${ctx.schema}.ltst_user_state SET in_vector_graph = true WHERE user_id = $1`, [userId]);
     return flagged + (await tx.query(flagRows(''), [userId])).rowCount;
   });
@@ -58,7 +59,9 @@ export async function joinVectorGraph(ctx: MemoryContext, userId?: string): Prom
   );
   const report: VectorGraphReport = { users: 0, messages: 0 };
   for (const { user_id } of rows) {
-    report.messages += await withScope({ users: [user_id] }, () => admitUser(ctx, user_id));
+    const flagged = await withScope({ users: [user_id] }, () => admitUser(ctx, user_id));
+    if (flagged === undefined) continue;
+    report.messages += flagged;
     report.users += 1;
   }
   return report;
